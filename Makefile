@@ -1,0 +1,109 @@
+# vmhandoff - plain Makefile (see README.md for the targets).
+#
+# User CFLAGS/LDFLAGS/CPPFLAGS are respected; warnings, hardening and the
+# library flags from pkg-config are added on top. SANITIZE=address,undefined
+# builds everything with those sanitizers.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+OCF_RA_DIR ?= $(PREFIX)/lib/ocf/resource.d/vmhandoff
+DATADIR ?= $(PREFIX)/share
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+# libvirt: the hypervisor API; libxml-2.0: domain XML; pacemaker-cib: the
+# CIB API for utilization attributes; pacemaker (headers only): OCF codes.
+PKGS := libvirt libxml-2.0 pacemaker-cib
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) pacemaker 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
+	-Wstrict-prototypes -Wpointer-arith -Wundef -Wvla
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
+HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+HARDEN_CFLAGS := -fPIE
+endif
+
+VMH_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -Ilib $(WARN) $(HARDEN_CFLAGS) \
+	$(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP
+VMH_LDFLAGS := -pthread $(HARDEN_LDFLAGS) $(SAN_FLAGS)
+
+B := build
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIBVMH := $(B)/libvmhandoff.a
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(B)/%.o) $(B)/agent/ra_metadata.o
+AGENT := $(B)/agent/vmhandoff-ra
+METADATA := ra-metadata/VirtualDomain.xml
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all check deps unit-check metadata-check agent-check cluster-check \
+	install clean bench demo demo-down cluster-soak
+
+all: $(AGENT) canary tools
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(VMH_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/agent/ra_metadata.o: agent/ra_metadata.S $(METADATA)
+	@mkdir -p $(@D)
+	$(CC) -DVMH_METADATA_FILE='"$(METADATA)"' -c -o $@ $<
+
+$(LIBVMH): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(AGENT): $(AGENT_OBJS) $(LIBVMH)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIBVMH) $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIBVMH)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(VMH_CFLAGS) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $< \
+		$(LIBVMH) $(PKG_LIBS) -lcmocka
+
+include cluster-tests/canary/rules.mk
+include cluster-tests/tools/rules.mk
+
+# --- tests ---------------------------------------------------------------
+# Every suite reports TAP-like "ok"/"not ok" lines into $(B)/results/;
+# tests/summarize prints the table and the closing "N passed, N failed".
+
+RUN_SUITE := tests/run-suite $(B)/results
+
+deps:
+	packaging/install-deps.sh
+
+metadata-check: $(AGENT)
+	$(RUN_SUITE) metadata tests/metadata-check.sh $(AGENT)
+
+unit-check: $(UNIT_BINS)
+	$(RUN_SUITE) unit tests/run-unit.sh $(UNIT_BINS)
+
+agent-check: all
+	$(RUN_SUITE) agent tests/agent/agent-test.sh
+
+check: deps
+	rm -rf $(B)/results
+	$(MAKE) all $(UNIT_BINS)
+	-$(MAKE) metadata-check
+	-$(MAKE) unit-check
+	-$(RUN_SUITE) tools-selftest sh -c 'cluster-tests/tools/selftest.sh $(TOOLS_OUT)'
+	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
+	-$(MAKE) agent-check
+	tests/summarize $(B)/results
+
+install: $(AGENT)
+	install -d $(DESTDIR)$(OCF_RA_DIR)
+	install -m 0755 $(AGENT) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
+
+clean: canary-clean clean-tools
+	rm -rf $(B)
+
+-include $(LIB_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)

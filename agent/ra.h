@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The resource agent's shared context. Every action gets one struct ra,
+ * filled by main.c from the environment pacemaker-execd provides.
+ *
+ * OCF exit codes appear in agent/ only: lib/ returns 0 / -errno and the
+ * action functions here decide what pacemaker is told.
+ */
+#ifndef VMH_RA_H
+#define VMH_RA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <crm/common/results.h>	/* enum ocf_exitcode, PCMK_OCF_* */
+
+#include "vmh_domxml.h"
+#include "vmh_params.h"
+#include "vmh_virt.h"
+
+struct ra {
+	const char *action;
+	const char *rsc;		/* OCF_RESOURCE_INSTANCE */
+	struct vmh_params p;
+	struct vmh_params_errors perr;
+	bool params_ok;
+
+	struct vmh_domxml dx;		/* the config file, if readable */
+	int dx_err;			/* 0, or -errno of loading it */
+	char *dom_name;			/* from dx, or the name cache */
+	char *dom_uuid;
+
+	vmh_virt_t *virt;		/* opened on first use */
+	int64_t timeout_ms;		/* OCF_RESKEY_CRM_meta_timeout */
+	int64_t deadline_ms;		/* when we must have answered */
+	bool probe;			/* monitor with interval 0 */
+	const char *proc_root;		/* /proc; VMH_PROC_ROOT in tests */
+	char cache_dir[256];		/* $HA_RSCTMP/vmhandoff */
+};
+
+typedef enum ocf_exitcode ra_rc;
+
+/* Connect to the hypervisor on first use. 0 or -EIO (logged). */
+int ra_virt(struct ra *ra);
+
+/* Log at error level and emit the OCF exit reason pacemaker shows. */
+void ra_exit_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Remember / recall the domain name for this resource, so that a probe
+ * with an unreadable config still knows what to look for. */
+void ra_name_cache_store(struct ra *ra);
+char *ra_name_cache_load(struct ra *ra);
+
+/* Actions (ra_*.c). */
+ra_rc ra_monitor(struct ra *ra);
+ra_rc ra_start(struct ra *ra);
+ra_rc ra_stop(struct ra *ra);
+ra_rc ra_migrate_to(struct ra *ra);
+ra_rc ra_migrate_from(struct ra *ra);
+ra_rc ra_utilization_update(struct ra *ra);
+
+/* What an action answers when its time is up and libvirt still has not
+ * answered (run on the watchdog thread: no libvirt calls). */
+ra_rc ra_monitor_without_libvirt(struct ra *ra, const char *why);
+ra_rc ra_stop_without_libvirt(struct ra *ra, const char *why);
+
+/* Domain state helpers shared by actions. */
+bool ra_state_running(const struct vmh_dom_status *st);
+bool ra_state_gone(const struct vmh_dom_status *st);
+
+#endif

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * migrate_to / migrate_from: peer-to-peer live migration through libvirt's
+ * C API, over the dedicated migration link.
+ *
+ * The migrate call runs on a thread of its own; this thread watches the
+ * job: it logs progress, and cancels the migration when it stops making
+ * progress (migration_abort_after) or when the op timeout comes close, so
+ * that a cut link costs a failed migrate_to with the VM still running on
+ * the source, not an op timeout followed by a destroy and a cold boot.
+ *
+ * NOTE after a cancel, libvirt's source side still tells the target to
+ * clean up (Finish) over the peer connection; with the link cut that RPC
+ * waits for libvirtd's keepalive, and the migrate call returns only then.
+ * We do not wait for it: once the job is cancelled and the domain runs
+ * here, the answer is known, and the process exits with the call pending.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ra.h"
+#include "vmh_log.h"
+#include "vmh_time.h"
+#include "vmh_uri.h"
+
+#define MiB (1024.0 * 1024.0)
+
+struct migration {
+	struct ra *ra;
+	virDomainPtr dom;
+	char *dconnuri;		/* libvirt peer URI of the target */
+	char *miguri;		/* migration data URI, NULL: libvirt's choice */
+	virTypedParameterPtr params;
+	int nparams;
+	unsigned long flags;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;		/* the migrate call returned */
+	int result;
+	char error[512];
+
+	/* from the JOB_COMPLETED event */
+	bool have_final;
+	unsigned long long final_elapsed_ms, final_downtime_ms, final_bytes, final_bps;
+};
+
+static void *migrate_thread(void *arg)
+{
+	struct migration *m = arg;
+	int r = virDomainMigrateToURI3(m->dom, m->dconnuri, m->params, (unsigned)m->nparams,
+				       (unsigned)m->flags);
+
+	pthread_mutex_lock(&m->lock);
+	m->result = r;
+	if (r < 0)
+		snprintf(m->error, sizeof(m->error), "%s", vmh_virt_error());
+	m->done = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static void job_completed_cb(virConnectPtr conn, virDomainPtr dom,
+			     virTypedParameterPtr params, int nparams, void *opaque)
+{
+	struct migration *m = opaque;
+	unsigned long long v;
+
+	(void)conn, (void)dom;
+	pthread_mutex_lock(&m->lock);
+	m->have_final = true;
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
+		m->final_elapsed_ms = v;
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
+		m->final_downtime_ms = v;
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
+		m->final_bytes = v;
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_BPS, &v) == 1)
+		m->final_bps = v;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Where the migration goes: the peer URI and the data URI, by the rules
+ * of VirtualDomain, except that migration_network (a CIDR) wins. */
+static ra_rc build_uris(struct ra *ra, const char *target, struct migration *m)
+{
+	const struct vmh_params *p = &ra->p;
+	char *hypervisor = virConnectGetURI(vmh_virt_conn(ra->virt));
+	char addr[64] = "";
+	char *host = NULL;
+	ra_rc rc = PCMK_OCF_UNKNOWN_ERROR;
+
+	if (!hypervisor) {
+		ra_exit_reason("cannot read the hypervisor URI: %s", vmh_virt_error());
+		return rc;
+	}
+	if (p->migration_network) {
+		struct vmh_cidr c;
+		int r;
+
+		vmh_cidr_parse(p->migration_network, &c);	/* checked by params */
+		r = vmh_resolve_in_cidr(target, &c, addr, sizeof(addr));
+		if (r < 0) {
+			ra_exit_reason("migration_network %s: %s", p->migration_network,
+				       r == -EHOSTUNREACH ? "the target node's name does not resolve"
+							  : "no address of the target node lies in it");
+			vmh_log(VMH_LOG_ERR, "target node was %s", target);
+			rc = PCMK_OCF_NOT_CONFIGURED;
+			goto out;
+		}
+		host = strdup(addr);
+	} else {
+		host = vmh_uri_suffixed_host(target, p->migration_network_suffix);
+	}
+	if (!host)
+		goto out;
+
+	if (p->remoteuri) {
+		m->dconnuri = vmh_uri_subst_node(p->remoteuri, target);
+	} else {
+		const char *user = p->migration_user && vmh_uri_user_ok(p->migration_user)
+				   ? p->migration_user : NULL;
+
+		m->dconnuri = vmh_uri_remote(hypervisor, p->migration_transport, user, host);
+		if (!m->dconnuri) {
+			ra_exit_reason("hypervisor URI %s cannot be turned towards %s", hypervisor, host);
+			goto out;
+		}
+	}
+
+	if (p->migrateuri)
+		m->miguri = vmh_uri_subst_node(p->migrateuri, host);
+	else if (p->migrate_options_uri)
+		m->miguri = vmh_uri_subst_node(p->migrate_options_uri, host);
+	else if (p->migration_network || p->migration_network_suffix)
+		m->miguri = vmh_uri_migration(host, p->migrateport);
+	/* else: libvirt uses the target's migration_host / hostname */
+	rc = PCMK_OCF_OK;
+out:
+	free(host);
+	free(hypervisor);
+	return rc;
+}
+
+static int build_params(struct ra *ra, struct migration *m)
+{
+	const struct vmh_params *p = &ra->p;
+	int maxparams = 0;
+
+	m->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | p->migrate_option_flags;
+	if (m->miguri &&
+	    virTypedParamsAddString(&m->params, &m->nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
+				    m->miguri) < 0)
+		return -ENOMEM;
+	if (p->migration_speed &&
+	    virTypedParamsAddULLong(&m->params, &m->nparams, &maxparams,
+				    VIR_MIGRATE_PARAM_BANDWIDTH, p->migration_speed) < 0)
+		return -ENOMEM;
+	if (p->migration_parallel || p->migrate_options_parallel) {
+		unsigned n = p->migration_parallel ? p->migration_parallel : p->migrate_options_parallel;
+
+		m->flags |= VIR_MIGRATE_PARALLEL;
+		if (virTypedParamsAddInt(&m->params, &m->nparams, &maxparams,
+					 VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, (int)n) < 0)
+			return -ENOMEM;
+	}
+	if (p->migration_auto_converge)
+		m->flags |= VIR_MIGRATE_AUTO_CONVERGE;
+	if (p->migration_tls)
+		m->flags |= VIR_MIGRATE_TLS;
+	if (p->migration_postcopy)
+		m->flags |= VIR_MIGRATE_POSTCOPY;
+	if (p->migration_compression) {
+		const char *s = p->migration_compression;
+
+		m->flags |= VIR_MIGRATE_COMPRESSED;
+		while (*s) {
+			size_t len = strcspn(s, ",");
+			char method[16];
+
+			snprintf(method, sizeof(method), "%.*s", (int)len, s);
+			if (virTypedParamsAddString(&m->params, &m->nparams, &maxparams,
+						    VIR_MIGRATE_PARAM_COMPRESSION, method) < 0)
+				return -ENOMEM;
+			s += len;
+			if (*s == ',')
+				s++;
+		}
+	}
+	return 0;
+}
+
+struct progress {
+	unsigned long long processed, remaining, total, dirty_bps, bps, iteration;
+	bool active;
+};
+
+static void read_progress(virDomainPtr dom, struct progress *pr)
+{
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, type;
+	unsigned long long v, page = 4096;
+
+	memset(pr, 0, sizeof(*pr));
+	if (virDomainGetJobStats(dom, &type, &params, &nparams, 0) < 0)
+		return;
+	pr->active = type == VIR_DOMAIN_JOB_UNBOUNDED || type == VIR_DOMAIN_JOB_BOUNDED;
+	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, &pr->processed);
+	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING, &pr->remaining);
+	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL, &pr->total);
+	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_BPS, &pr->bps);
+	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &pr->iteration);
+	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, &page);
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, &v) == 1)
+		pr->dirty_bps = v * page;
+	virTypedParamsFree(params, nparams);
+}
+
+/* Wait for the migrate call for up to ms; true if it returned. */
+static bool wait_done(struct migration *m, int64_t ms)
+{
+	int64_t wall = vmh_wall_ms() + ms;
+	struct timespec ts = { .tv_sec = wall / 1000, .tv_nsec = (wall % 1000) * 1000000 };
+	bool done;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->done && pthread_cond_timedwait(&m->cond, &m->lock, &ts) != ETIMEDOUT)
+		;
+	done = m->done;
+	pthread_mutex_unlock(&m->lock);
+	return done;
+}
+
+/* Time kept back from the op timeout to cancel and confirm: a tenth,
+ * 5 s to 15 s. */
+static int64_t cancel_reserve_ms(int64_t timeout_ms)
+{
+	int64_t r = timeout_ms / 10;
+
+	if (r < 5000)
+		r = 5000;
+	if (r > 15000)
+		r = 15000;
+	return r < timeout_ms / 2 ? r : timeout_ms / 2;
+}
+
+/* After a failed or cancelled migration: where is the domain now? */
+static ra_rc report_failure(struct ra *ra, const char *target, const char *why)
+{
+	struct vmh_dom_status st;
+
+	if (vmh_virt_dom_status(ra->virt, ra->dom_name, &st) == 0 && st.state == VMH_DOM_RUNNING) {
+		ra_exit_reason("%s: migration to %s failed (%s); the domain keeps running here",
+			       ra->dom_name, target, why);
+	} else {
+		ra_exit_reason("%s: migration to %s failed (%s); the domain is %s here",
+			       ra->dom_name, target, why,
+			       st.state == VMH_DOM_PAUSED ? vmh_dom_paused_reason_name(st.reason)
+							  : vmh_dom_state_name(st.state));
+	}
+	return PCMK_OCF_UNKNOWN_ERROR;
+}
+
+ra_rc ra_migrate_to(struct ra *ra)
+{
+	const char *target = getenv("OCF_RESKEY_CRM_meta_migrate_target");
+	struct migration m = { .ra = ra };
+	struct vmh_dom_status st;
+	struct progress pr, last = { 0 };
+	int64_t start = vmh_now_ms(), last_progress = start, last_log = 0;
+	int64_t cancel_at = ra->deadline_ms - cancel_reserve_ms(ra->timeout_ms);
+	const char *cancelled = NULL;
+	bool postcopy_started = false;
+	int cb = -1;
+	pthread_t tid;
+	ra_rc rc;
+
+	if (!target || !*target) {
+		ra_exit_reason("migrate_to needs OCF_RESKEY_CRM_meta_migrate_target (set by pacemaker)");
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (ra->dx_err < 0) {
+		ra_exit_reason("config %s cannot be used: %s", ra->p.config, strerror(-ra->dx_err));
+		return PCMK_OCF_NOT_INSTALLED;
+	}
+	if (ra_virt(ra) < 0)
+		return PCMK_OCF_UNKNOWN_ERROR;
+	m.dom = virDomainLookupByName(vmh_virt_conn(ra->virt), ra->dom_name);
+	if (!m.dom || vmh_virt_dom_status_of(m.dom, &st) < 0 ||
+	    (st.state != VMH_DOM_RUNNING && st.state != VMH_DOM_PAUSED)) {
+		ra_exit_reason("%s: migrate_to: not active on this node", ra->dom_name);
+		rc = PCMK_OCF_UNKNOWN_ERROR;
+		goto out;
+	}
+	rc = build_uris(ra, target, &m);
+	if (rc != PCMK_OCF_OK)
+		goto out;
+	if (build_params(ra, &m) < 0) {
+		ra_exit_reason("out of memory");
+		rc = PCMK_OCF_UNKNOWN_ERROR;
+		goto out;
+	}
+	/* Limits apply before a single page is copied, not seconds later. */
+	if (ra->p.migration_downtime &&
+	    virDomainMigrateSetMaxDowntime(m.dom, ra->p.migration_downtime, 0) < 0)
+		vmh_log(VMH_LOG_WARNING, "%s: cannot set migration_downtime %u ms: %s", ra->dom_name,
+			ra->p.migration_downtime, vmh_virt_error());
+	if (ra->p.migration_speed &&
+	    virDomainMigrateSetMaxSpeed(m.dom, ra->p.migration_speed, 0) < 0)
+		vmh_log(VMH_LOG_WARNING, "%s: cannot set migration_speed %u MiB/s: %s", ra->dom_name,
+			ra->p.migration_speed, vmh_virt_error());
+
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_cond_init(&m.cond, NULL);
+	cb = virConnectDomainEventRegisterAny(vmh_virt_conn(ra->virt), m.dom,
+					      VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+					      VIR_DOMAIN_EVENT_CALLBACK(job_completed_cb), &m, NULL);
+	vmh_log(VMH_LOG_NOTICE, "%s: live migration to %s: peer %s, data %s, flags 0x%lx",
+		ra->dom_name, target, m.dconnuri, m.miguri ? m.miguri : "(libvirt's choice)", m.flags);
+	if (pthread_create(&tid, NULL, migrate_thread, &m) != 0) {
+		ra_exit_reason("cannot create a thread");
+		rc = PCMK_OCF_UNKNOWN_ERROR;
+		goto out;
+	}
+
+	while (!wait_done(&m, 500)) {
+		int64_t now = vmh_now_ms();
+
+		read_progress(m.dom, &pr);
+		if (pr.active && pr.processed > last.processed)
+			last_progress = now;
+		if (pr.active && now - last_log >= 2000) {
+			vmh_log(VMH_LOG_INFO, "%s: migrating to %s: %.0f MiB sent, %.0f MiB remaining, "
+				"dirtying %.1f MiB/s, sending %.1f MiB/s, iteration %llu", ra->dom_name,
+				target, pr.processed / MiB, pr.remaining / MiB, pr.dirty_bps / MiB,
+				pr.bps / MiB, pr.iteration);
+			last_log = now;
+		}
+		if (ra->p.migration_postcopy && !postcopy_started && pr.iteration >= 2) {
+			if (virDomainMigrateStartPostCopy(m.dom, 0) == 0) {
+				vmh_log(VMH_LOG_NOTICE, "%s: switched to post-copy after %llu iterations",
+					ra->dom_name, pr.iteration);
+				postcopy_started = true;
+			}
+		}
+		if (pr.active)
+			last = pr;
+		if (!cancelled && ra->p.migration_abort_after &&
+		    now - last_progress > (int64_t)ra->p.migration_abort_after * 1000)
+			cancelled = "no progress for migration_abort_after";
+		if (!cancelled && now >= cancel_at)
+			cancelled = "the op timeout is close";
+		if (cancelled) {
+			vmh_log(VMH_LOG_ERR, "%s: cancelling the migration to %s: %s (%.0f MiB sent, "
+				"%.0f MiB remaining)", ra->dom_name, target, cancelled,
+				last.processed / MiB, last.remaining / MiB);
+			if (virDomainAbortJob(m.dom) < 0)
+				vmh_log(VMH_LOG_WARNING, "%s: cancel: %s", ra->dom_name, vmh_virt_error());
+			break;
+		}
+	}
+
+	if (cancelled) {
+		/* The cancel is done when the domain runs here again (or the
+		 * migration completed after all, just before the cancel). */
+		struct vmh_dom_status now_st;
+		int64_t confirm = vmh_now_ms() + 10000;
+
+		if (confirm > ra->deadline_ms - 1000)
+			confirm = ra->deadline_ms - 1000;
+		while (!wait_done(&m, 200) && vmh_now_ms() < confirm) {
+			if (vmh_virt_dom_status(ra->virt, ra->dom_name, &now_st) == 0 &&
+			    now_st.state == VMH_DOM_RUNNING) {
+				read_progress(m.dom, &pr);
+				if (!pr.active)
+					break;
+			}
+		}
+		pthread_mutex_lock(&m.lock);
+		bool done = m.done;
+		int result = m.result;
+		pthread_mutex_unlock(&m.lock);
+		if (done && result == 0)
+			goto succeeded;
+		rc = report_failure(ra, target, cancelled);
+		goto out;
+	}
+	if (m.result < 0) {
+		rc = report_failure(ra, target, m.error);
+		goto out;
+	}
+succeeded:
+	pthread_mutex_lock(&m.lock);
+	if (m.have_final)
+		vmh_log(VMH_LOG_NOTICE, "%s: migrated to %s in %llu ms (downtime %llu ms, %.0f MiB, "
+			"%.1f MiB/s)", ra->dom_name, target, m.final_elapsed_ms, m.final_downtime_ms,
+			m.final_bytes / MiB, m.final_bps / MiB);
+	else
+		vmh_log(VMH_LOG_NOTICE, "%s: migrated to %s in %lld ms", ra->dom_name, target,
+			(long long)(vmh_now_ms() - start));
+	pthread_mutex_unlock(&m.lock);
+	rc = PCMK_OCF_OK;
+out:
+	if (cb >= 0)
+		virConnectDomainEventDeregisterAny(vmh_virt_conn(ra->virt), cb);
+	/* m.dom, params and URIs are left to the process exit: the migrate
+	 * thread may still use them (see the NOTE above). */
+	return rc;
+}
+
+static bool settled_here(const struct vmh_dom_status *st)
+{
+	return st->state == VMH_DOM_RUNNING || ra_state_gone(st) ||
+	       st->state == VMH_DOM_CRASHED ||
+	       (st->state == VMH_DOM_PAUSED && st->reason != VIR_DOMAIN_PAUSED_MIGRATION &&
+		st->reason != VIR_DOMAIN_PAUSED_POSTCOPY);
+}
+
+ra_rc ra_migrate_from(struct ra *ra)
+{
+	const char *source = getenv("OCF_RESKEY_CRM_meta_migrate_source");
+	struct vmh_dom_status st;
+
+	if (!ra->dom_name) {
+		ra_exit_reason("config %s cannot be used: %s", ra->p.config, strerror(-ra->dx_err));
+		return PCMK_OCF_NOT_INSTALLED;
+	}
+	if (ra_virt(ra) < 0)
+		return PCMK_OCF_UNKNOWN_ERROR;
+	if (vmh_virt_wait(ra->virt, ra->dom_name, settled_here, ra->deadline_ms, &st) < 0 ||
+	    st.state != VMH_DOM_RUNNING) {
+		ra_exit_reason("%s: migration from %s did not leave it running here (it is %s)",
+			       ra->dom_name, source ? source : "?",
+			       st.state == VMH_DOM_PAUSED ? vmh_dom_paused_reason_name(st.reason)
+							  : vmh_dom_state_name(st.state));
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	ra_name_cache_store(ra);
+	vmh_log(VMH_LOG_NOTICE, "%s: live migration from %s succeeded: running here", ra->dom_name,
+		source ? source : "?");
+	return PCMK_OCF_OK;
+}

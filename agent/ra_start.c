@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * start: make the domain run here, from the config file, as a transient
+ * domain (as VirtualDomain's "virsh create" does). Idempotent: a running
+ * domain is success; one paused by a user is resumed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "ra.h"
+#include "vmh_log.h"
+#include "vmh_time.h"
+
+/* start_resources: the libvirt networks and storage pools the domain
+ * uses, started if they are not. */
+static int start_resources(struct ra *ra)
+{
+	static const char *const exprs[] = {
+		"/domain/devices/interface[@type='network']/source/@network",
+		"/domain/devices/disk[@type='volume']/source/@pool",
+	};
+	xmlDocPtr doc = xmlReadMemory(ra->dx.xml, (int)strlen(ra->dx.xml), "config.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	virConnectPtr conn = vmh_virt_conn(ra->virt);
+	int r = 0;
+
+	for (size_t e = 0; ctx && e < 2 && r == 0; e++) {
+		xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)exprs[e], ctx);
+
+		for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
+			xmlChar *name = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
+			const char *n = (const char *)name;
+
+			if (e == 0) {
+				virNetworkPtr net = virNetworkLookupByName(conn, n);
+
+				if (!net || (virNetworkIsActive(net) == 0 && virNetworkCreate(net) < 0)) {
+					ra_exit_reason("start_resources: network %s cannot be started: %s",
+						       n, vmh_virt_error());
+					r = -EIO;
+				} else {
+					vmh_log(VMH_LOG_DEBUG, "network %s is active", n);
+				}
+				if (net)
+					virNetworkFree(net);
+			} else {
+				virStoragePoolPtr pool = virStoragePoolLookupByName(conn, n);
+
+				if (!pool || (virStoragePoolIsActive(pool) == 0 &&
+					      virStoragePoolCreate(pool, 0) < 0)) {
+					ra_exit_reason("start_resources: storage pool %s cannot be started: %s",
+						       n, vmh_virt_error());
+					r = -EIO;
+				}
+				if (pool)
+					virStoragePoolFree(pool);
+			}
+			xmlFree(name);
+			if (r < 0)
+				break;
+		}
+		xmlXPathFreeObject(obj);
+	}
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return r;
+}
+
+/* A persistent definition of the same name would make the transient
+ * create fail; VirtualDomain undefines it first, and so do we (keeping
+ * NVRAM, which belongs to the guest). */
+static int drop_inactive_definition(struct ra *ra)
+{
+	virDomainPtr dom = virDomainLookupByName(vmh_virt_conn(ra->virt), ra->dom_name);
+	int r = 0;
+
+	if (!dom)
+		return 0;
+	if (virDomainIsActive(dom) == 0 && virDomainIsPersistent(dom) == 1) {
+		vmh_log(VMH_LOG_NOTICE, "%s: undefining its inactive persistent definition before start",
+			ra->dom_name);
+		if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) < 0 &&
+		    virDomainUndefine(dom) < 0) {
+			ra_exit_reason("%s: cannot undefine the inactive domain: %s", ra->dom_name,
+				       vmh_virt_error());
+			r = -EIO;
+		}
+	}
+	virDomainFree(dom);
+	return r;
+}
+
+static ra_rc restore_snapshot(struct ra *ra, const char *path)
+{
+	vmh_log(VMH_LOG_NOTICE, "%s: restoring from the state file %s", ra->dom_name, path);
+	if (virDomainRestore(vmh_virt_conn(ra->virt), path) < 0) {
+		ra_exit_reason("%s: restore from %s failed: %s", ra->dom_name, path, vmh_virt_error());
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (unlink(path) < 0)
+		vmh_log_errno(VMH_LOG_WARNING, errno, "%s: restored, but cannot remove %s",
+			      ra->dom_name, path);
+	return PCMK_OCF_OK;
+}
+
+ra_rc ra_start(struct ra *ra)
+{
+	struct vmh_dom_status st;
+	virDomainPtr dom;
+	char snap[4096];
+
+	if (ra->dx_err < 0) {
+		bool installed = ra->dx_err != -EINVAL && ra->dx_err != -EFBIG;
+
+		ra_exit_reason("config %s: %s", ra->p.config,
+			       installed ? strerror(-ra->dx_err) : "not a usable libvirt domain XML");
+		return installed ? PCMK_OCF_NOT_INSTALLED : PCMK_OCF_NOT_CONFIGURED;
+	}
+	if (ra_virt(ra) < 0) {
+		ra_exit_reason("%s: cannot start: no connection to the hypervisor", ra->dom_name);
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (vmh_virt_dom_status(ra->virt, ra->dom_name, &st) < 0) {
+		ra_exit_reason("%s: cannot read its state: %s", ra->dom_name, vmh_virt_error());
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	ra_name_cache_store(ra);
+	if (st.state == VMH_DOM_RUNNING || st.state == VMH_DOM_SHUTTING_DOWN) {
+		vmh_log(VMH_LOG_NOTICE, "%s is already running", ra->dom_name);
+		return PCMK_OCF_OK;
+	}
+	if (st.state == VMH_DOM_PAUSED) {
+		if (st.reason == VIR_DOMAIN_PAUSED_MIGRATION || st.reason == VIR_DOMAIN_PAUSED_POSTCOPY) {
+			ra_exit_reason("%s is %s: not starting a second copy",
+				       ra->dom_name, vmh_dom_paused_reason_name(st.reason));
+			return PCMK_OCF_UNKNOWN_ERROR;
+		}
+		vmh_log(VMH_LOG_NOTICE, "%s is %s: resuming it", ra->dom_name,
+			vmh_dom_paused_reason_name(st.reason));
+		dom = virDomainLookupByName(vmh_virt_conn(ra->virt), ra->dom_name);
+		if (!dom || virDomainResume(dom) < 0) {
+			ra_exit_reason("%s: resume failed: %s", ra->dom_name, vmh_virt_error());
+			if (dom)
+				virDomainFree(dom);
+			return PCMK_OCF_UNKNOWN_ERROR;
+		}
+		virDomainFree(dom);
+		return PCMK_OCF_OK;
+	}
+	if (st.state != VMH_DOM_MISSING && st.state != VMH_DOM_SHUTOFF) {
+		ra_exit_reason("%s is %s: stop it before starting", ra->dom_name,
+			       vmh_dom_state_name(st.state));
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+
+	if (ra->p.start_resources && start_resources(ra) < 0)
+		return PCMK_OCF_UNKNOWN_ERROR;
+	if (ra->p.snapshot) {
+		snprintf(snap, sizeof(snap), "%s/%s.state", ra->p.snapshot, ra->dom_name);
+		if (access(snap, F_OK) == 0)
+			return restore_snapshot(ra, snap);
+	}
+	if (st.state == VMH_DOM_SHUTOFF && drop_inactive_definition(ra) < 0)
+		return PCMK_OCF_UNKNOWN_ERROR;
+
+	dom = virDomainCreateXML(vmh_virt_conn(ra->virt), ra->dx.xml, 0);
+	if (!dom) {
+		ra_exit_reason("%s: start failed: %s", ra->dom_name, vmh_virt_error());
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	virDomainFree(dom);
+	/* virDomainCreateXML returns once QEMU's vCPUs run; confirm from
+	 * libvirt's state rather than assume. */
+	if (vmh_virt_wait(ra->virt, ra->dom_name, ra_state_running, ra->deadline_ms, &st) < 0) {
+		ra_exit_reason("%s: started, but it is %s", ra->dom_name, vmh_dom_state_name(st.state));
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	vmh_log(VMH_LOG_NOTICE, "%s started", ra->dom_name);
+	return PCMK_OCF_OK;
+}

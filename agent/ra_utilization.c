@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Utilization attributes (cpu, host_memory, hv_memory) from the domain, as
+ * VirtualDomain sets them with crm_resource -z -p, but without forking and
+ * without touching the CIB on every monitor: the values last written are
+ * remembered in the agent's cache dir, and the CIB is written only when
+ * they change. Same ids as crm_resource uses ("<rsc>-utilization" and
+ * "<rsc>-utilization-<name>"), so an existing set is updated in place.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <crm/cib.h>
+#include <libxml/tree.h>
+
+#include "ra.h"
+#include "vmh_log.h"
+
+enum { U_CPU, U_HOST_MEM, U_HV_MEM, U_COUNT };
+static const char *const util_names[U_COUNT] = { "cpu", "host_memory", "hv_memory" };
+
+/* -1: remove the attribute; 0: leave it alone; >0: set it to this value */
+struct util_want {
+	long long v[U_COUNT];
+};
+
+static void cache_path(struct ra *ra, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s.utilization", ra->cache_dir, ra->rsc);
+}
+
+static bool cache_matches(struct ra *ra, const struct util_want *w)
+{
+	char path[512], want[128], have[128] = "";
+	FILE *f;
+
+	cache_path(ra, path, sizeof(path));
+	snprintf(want, sizeof(want), "%lld %lld %lld\n", w->v[0], w->v[1], w->v[2]);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(have, sizeof(have), f))
+			have[0] = '\0';
+		fclose(f);
+	}
+	if (strcmp(want, have) == 0)
+		return true;
+	return false;
+}
+
+static void cache_store(struct ra *ra, const struct util_want *w)
+{
+	char path[512], tmp[520];
+	FILE *f;
+
+	if (mkdir(ra->cache_dir, 0700) < 0 && errno != EEXIST)
+		return;
+	cache_path(ra, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%lld %lld %lld\n", w->v[0], w->v[1], w->v[2]);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+static xmlNode *nvpair_xml(struct ra *ra, int i, long long value, xmlNode **set_out)
+{
+	char id[256], val[32];
+	xmlNode *prim = xmlNewNode(NULL, (const xmlChar *)"primitive");
+	xmlNode *set, *nv;
+
+	xmlNewProp(prim, (const xmlChar *)"id", (const xmlChar *)ra->rsc);
+	set = xmlNewChild(prim, NULL, (const xmlChar *)"utilization", NULL);
+	snprintf(id, sizeof(id), "%s-utilization", ra->rsc);
+	xmlNewProp(set, (const xmlChar *)"id", (const xmlChar *)id);
+	nv = xmlNewChild(set, NULL, (const xmlChar *)"nvpair", NULL);
+	snprintf(id, sizeof(id), "%s-utilization-%s", ra->rsc, util_names[i]);
+	xmlNewProp(nv, (const xmlChar *)"id", (const xmlChar *)id);
+	xmlNewProp(nv, (const xmlChar *)"name", (const xmlChar *)util_names[i]);
+	if (value > 0) {
+		snprintf(val, sizeof(val), "%lld", value);
+		xmlNewProp(nv, (const xmlChar *)"value", (const xmlChar *)val);
+	}
+	*set_out = nv;
+	return prim;
+}
+
+ra_rc ra_utilization_update(struct ra *ra)
+{
+	const struct vmh_params *p = &ra->p;
+	struct util_want w = { { 0, 0, 0 } };
+	virDomainInfo info;
+	virDomainPtr dom;
+	cib_t *cib;
+	int r;
+
+	if (!ra->rsc || !ra->virt)
+		return PCMK_OCF_OK;
+	dom = virDomainLookupByName(vmh_virt_conn(ra->virt), ra->dom_name);
+	if (!dom)
+		return PCMK_OCF_OK;
+	r = virDomainGetInfo(dom, &info);
+	virDomainFree(dom);
+	if (r < 0)
+		return PCMK_OCF_OK;
+	w.v[U_CPU] = p->autoset_utilization_cpu ? (long long)info.nrVirtCpu
+		     : p->unset_utilization_cpu ? -1 : 0;
+	w.v[U_HOST_MEM] = p->autoset_utilization_host_memory ? (long long)(info.maxMem / 1024)
+			  : p->unset_utilization_host_memory ? -1 : 0;
+	w.v[U_HV_MEM] = p->autoset_utilization_hv_memory ? (long long)(info.maxMem / 1024)
+			: p->unset_utilization_hv_memory ? -1 : 0;
+	if (cache_matches(ra, &w))
+		return PCMK_OCF_OK;
+
+	cib = cib_new();
+	if (!cib || cib->cmds->signon(cib, "vmhandoff-ra", cib_command) != pcmk_ok) {
+		vmh_log(VMH_LOG_DEBUG, "utilization: the CIB is not reachable; trying next monitor");
+		if (cib)
+			cib_delete(cib);
+		return PCMK_OCF_OK;
+	}
+	r = pcmk_ok;
+	for (int i = 0; i < U_COUNT && r == pcmk_ok; i++) {
+		xmlNode *nv, *xml;
+
+		if (w.v[i] == 0)
+			continue;
+		xml = nvpair_xml(ra, i, w.v[i], &nv);
+		if (w.v[i] > 0)
+			r = cib->cmds->modify(cib, "resources", xml, cib_sync_call);
+		else
+			r = cib->cmds->remove(cib, "resources", nv, cib_sync_call);
+		if (w.v[i] < 0 && r == -ENXIO)
+			r = pcmk_ok;	/* nothing to remove */
+		xmlFreeNode(xml);
+	}
+	cib->cmds->signoff(cib);
+	cib_delete(cib);
+	if (r != pcmk_ok) {
+		vmh_log(VMH_LOG_WARNING, "utilization: updating the CIB failed: %s", pcmk_strerror(r));
+		return PCMK_OCF_OK;
+	}
+	vmh_log(VMH_LOG_INFO, "utilization of %s: cpu=%lld host_memory=%lld hv_memory=%lld",
+		ra->rsc, w.v[0], w.v[1], w.v[2]);
+	cache_store(ra, &w);
+	return PCMK_OCF_OK;
+}

@@ -65,7 +65,8 @@ $(AGENT): $(AGENT_OBJS) $(LIBVMH)
 
 $(B)/tests/%: tests/unit/%.c $(LIBVMH)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(VMH_CFLAGS) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $< \
+	$(CC) $(CPPFLAGS) $(VMH_CFLAGS) -DVMH_METADATA_PATH='"$(METADATA)"' $(CFLAGS) \
+		$(VMH_LDFLAGS) $(LDFLAGS) -o $@ $< \
 		$(LIBVMH) $(PKG_LIBS) -lcmocka
 
 include cluster-tests/canary/rules.mk
@@ -94,6 +95,7 @@ check: deps
 	$(MAKE) all $(UNIT_BINS)
 	-$(MAKE) metadata-check
 	-$(MAKE) unit-check
+	-$(RUN_SUITE) ocf-codes tests/ocf-codes.sh $(AGENT)
 	-$(RUN_SUITE) tools-selftest sh -c 'cluster-tests/tools/selftest.sh $(TOOLS_OUT)'
 	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
 	-$(MAKE) agent-check

@@ -90,6 +90,25 @@ int ra_virt(struct ra *ra)
 	return 0;
 }
 
+int ra_cache_dir_create(struct ra *ra)
+{
+	char parent[sizeof(ra->cache_dir)];
+	char *slash;
+
+	if (mkdir(ra->cache_dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	/* $HA_RSCTMP itself may not exist yet (resource-agents' tmpfiles
+	 * entry creates it, pacemaker does not). */
+	snprintf(parent, sizeof(parent), "%s", ra->cache_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return mkdir(ra->cache_dir, 0700) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
 static void name_cache_path(struct ra *ra, char *path, size_t len)
 {
 	snprintf(path, len, "%s/%s.domain", ra->cache_dir, ra->rsc ? ra->rsc : "default");
@@ -109,7 +128,7 @@ void ra_name_cache_store(struct ra *ra)
 		return;	/* the common case: nothing to write */
 	}
 	free(old);
-	if (mkdir(ra->cache_dir, 0700) < 0 && errno != EEXIST)
+	if (ra_cache_dir_create(ra) < 0)
 		return;
 	name_cache_path(ra, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

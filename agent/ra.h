@@ -46,6 +46,9 @@ int ra_virt(struct ra *ra);
 /* Log at error level and emit the OCF exit reason pacemaker shows. */
 void ra_exit_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* mkdir of cache_dir (and its parent); 0 or -errno */
+int ra_cache_dir_create(struct ra *ra);
+
 /* Remember / recall the domain name for this resource, so that a probe
  * with an unreadable config still knows what to look for. */
 void ra_name_cache_store(struct ra *ra);

@@ -21,11 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ra.h"
 #include "vmh_log.h"
 #include "vmh_time.h"
+#include "vmh_sockkill.h"
 #include "vmh_uri.h"
+#include <netdb.h>
 
 #define MiB (1024.0 * 1024.0)
 
@@ -43,6 +46,15 @@ struct migration {
 	bool done;		/* the migrate call returned */
 	int result;
 	char error[512];
+
+	/* the latest job statistics, read by the poller thread: a query
+	 * can block while QEMU is wedged (see cancel()) */
+	struct progress {
+		unsigned long long processed, remaining, total, dirty_bps, bps, iteration;
+		bool active;
+	} latest;
+	int64_t latest_at;	/* when latest was read, 0: never */
+	int64_t progress_at;	/* when processed last grew */
 
 	/* from the JOB_COMPLETED event */
 	bool have_final;
@@ -195,11 +207,6 @@ static int build_params(struct ra *ra, struct migration *m)
 	return 0;
 }
 
-struct progress {
-	unsigned long long processed, remaining, total, dirty_bps, bps, iteration;
-	bool active;
-};
-
 static void read_progress(virDomainPtr dom, struct progress *pr)
 {
 	virTypedParameterPtr params = NULL;
@@ -236,6 +243,129 @@ static bool wait_done(struct migration *m, int64_t ms)
 	return done;
 }
 
+static void *poller_thread(void *arg)
+{
+	struct migration *m = arg;
+
+	for (;;) {
+		struct progress pr;
+		bool done;
+
+		read_progress(m->dom, &pr);
+		pthread_mutex_lock(&m->lock);
+		if (pr.active && pr.processed > m->latest.processed)
+			m->progress_at = vmh_now_ms();
+		if (pr.active)
+			m->latest = pr;
+		else
+			m->latest.active = false;
+		m->latest_at = vmh_now_ms();
+		done = m->done;
+		pthread_mutex_unlock(&m->lock);
+		if (done)
+			return NULL;
+		usleep(500000);
+	}
+}
+
+static void *abort_thread(void *arg)
+{
+	if (virDomainAbortJob(arg) < 0)
+		vmh_log(VMH_LOG_DEBUG, "abort job: %s", vmh_virt_error());
+	return NULL;
+}
+
+/* The migration data's peer address and port range, from the data URI
+ * (tcp://host[:port], tcp:host[:port]) or the target's name. */
+static int stream_peer(const struct migration *m, const char *target, unsigned port,
+		       char *addr, size_t addrlen, unsigned *lo, unsigned *hi)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char host[256];
+	const char *h = target;
+
+	*lo = 49152, *hi = 49215;	/* libvirt's migration_port_min/max */
+	if (port)
+		*lo = *hi = port;
+	if (m->miguri) {
+		const char *s = m->miguri + strcspn(m->miguri, ":") + 1;
+		size_t len;
+
+		s += strspn(s, "/");
+		if (*s == '[') {
+			s++;
+			len = strcspn(s, "]");
+		} else {
+			len = strcspn(s, ":/");
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)len, s);
+		s += len + (s[len] == ']');
+		if (*s == ':')
+			*lo = *hi = (unsigned)strtoul(s + 1, NULL, 10);
+		h = host;
+	}
+	if (getaddrinfo(h, NULL, &hints, &res) != 0)
+		return -EHOSTUNREACH;
+	getnameinfo(res->ai_addr, res->ai_addrlen, addr, (socklen_t)addrlen, NULL, 0, NI_NUMERICHOST);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Cancel: ask libvirt, and if QEMU does not let go within a few seconds
+ * (it holds its main lock while a final send blocks on a dead link), abort
+ * the migration streams themselves. Returns once the domain runs here, or
+ * the migration finished after all, or the time is up. */
+static void cancel(struct ra *ra, struct migration *m, const char *target)
+{
+	int64_t until = vmh_now_ms() + 3000;
+	pthread_attr_t attr;
+	pthread_t tid;
+	bool killed = false;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, abort_thread, m->dom) != 0)
+		virDomainAbortJob(m->dom);
+	pthread_attr_destroy(&attr);
+	for (;;) {
+		struct vmh_dom_status st;
+		int64_t stop_at = ra->deadline_ms - 1500;
+
+		if (wait_done(m, 200))
+			return;
+		bool job_active;
+
+		pthread_mutex_lock(&m->lock);
+		job_active = m->latest.active;
+		pthread_mutex_unlock(&m->lock);
+		if (vmh_virt_dom_status(ra->virt, ra->dom_name, &st) == 0 &&
+		    st.state == VMH_DOM_RUNNING && (!job_active || killed))
+			return;
+		if (!killed && vmh_now_ms() >= until) {
+			char addr[64] = "";
+			unsigned lo, hi;
+			int n = -EHOSTUNREACH;
+
+			if (stream_peer(m, target, ra->p.migrateport, addr, sizeof(addr), &lo, &hi) == 0)
+				n = vmh_sockkill_peer(addr, lo, hi);
+			if (n >= 0)
+				vmh_log(VMH_LOG_WARNING, "%s: QEMU did not let go of the migration: "
+					"aborted %d migration stream(s) to %s ports %u-%u", ra->dom_name,
+					n, addr, lo, hi);
+			else
+				vmh_log_errno(VMH_LOG_ERR, -n, "%s: cannot abort the migration streams "
+					      "to %s", ra->dom_name, addr[0] ? addr : target);
+			killed = true;
+			until = vmh_now_ms() + 10000;
+		}
+		if (killed && (vmh_now_ms() >= until || vmh_now_ms() >= stop_at))
+			return;
+		if (vmh_now_ms() >= stop_at)
+			return;
+	}
+}
+
+
 /* Time kept back from the op timeout to cancel and confirm: a tenth,
  * 5 s to 15 s. */
 static int64_t cancel_reserve_ms(int64_t timeout_ms)
@@ -271,13 +401,13 @@ ra_rc ra_migrate_to(struct ra *ra)
 	const char *target = getenv("OCF_RESKEY_CRM_meta_migrate_target");
 	struct migration m = { .ra = ra };
 	struct vmh_dom_status st;
-	struct progress pr, last = { 0 };
-	int64_t start = vmh_now_ms(), last_progress = start, last_log = 0;
+	struct progress pr;
+	int64_t start = vmh_now_ms(), last_log = 0;
 	int64_t cancel_at = ra->deadline_ms - cancel_reserve_ms(ra->timeout_ms);
 	const char *cancelled = NULL;
 	bool postcopy_started = false;
 	int cb = -1;
-	pthread_t tid;
+	pthread_t tid, poller;
 	ra_rc rc;
 
 	if (!target || !*target) {
@@ -328,12 +458,16 @@ ra_rc ra_migrate_to(struct ra *ra)
 		goto out;
 	}
 
+	m.progress_at = vmh_now_ms();
+	if (pthread_create(&poller, NULL, poller_thread, &m) == 0)
+		pthread_detach(poller);
 	while (!wait_done(&m, 500)) {
-		int64_t now = vmh_now_ms();
+		int64_t now = vmh_now_ms(), progress_at;
 
-		read_progress(m.dom, &pr);
-		if (pr.active && pr.processed > last.processed)
-			last_progress = now;
+		pthread_mutex_lock(&m.lock);
+		pr = m.latest;
+		progress_at = m.progress_at;
+		pthread_mutex_unlock(&m.lock);
 		if (pr.active && now - last_log >= 2000) {
 			vmh_log(VMH_LOG_INFO, "%s: migrating to %s: %.0f MiB sent, %.0f MiB remaining, "
 				"dirtying %.1f MiB/s, sending %.1f MiB/s, iteration %llu", ra->dom_name,
@@ -348,39 +482,21 @@ ra_rc ra_migrate_to(struct ra *ra)
 				postcopy_started = true;
 			}
 		}
-		if (pr.active)
-			last = pr;
 		if (!cancelled && ra->p.migration_abort_after &&
-		    now - last_progress > (int64_t)ra->p.migration_abort_after * 1000)
+		    now - progress_at > (int64_t)ra->p.migration_abort_after * 1000)
 			cancelled = "no progress for migration_abort_after";
 		if (!cancelled && now >= cancel_at)
 			cancelled = "the op timeout is close";
 		if (cancelled) {
 			vmh_log(VMH_LOG_ERR, "%s: cancelling the migration to %s: %s (%.0f MiB sent, "
 				"%.0f MiB remaining)", ra->dom_name, target, cancelled,
-				last.processed / MiB, last.remaining / MiB);
-			if (virDomainAbortJob(m.dom) < 0)
-				vmh_log(VMH_LOG_WARNING, "%s: cancel: %s", ra->dom_name, vmh_virt_error());
+				pr.processed / MiB, pr.remaining / MiB);
+			cancel(ra, &m, target);
 			break;
 		}
 	}
 
 	if (cancelled) {
-		/* The cancel is done when the domain runs here again (or the
-		 * migration completed after all, just before the cancel). */
-		struct vmh_dom_status now_st;
-		int64_t confirm = vmh_now_ms() + 10000;
-
-		if (confirm > ra->deadline_ms - 1000)
-			confirm = ra->deadline_ms - 1000;
-		while (!wait_done(&m, 200) && vmh_now_ms() < confirm) {
-			if (vmh_virt_dom_status(ra->virt, ra->dom_name, &now_st) == 0 &&
-			    now_st.state == VMH_DOM_RUNNING) {
-				read_progress(m.dom, &pr);
-				if (!pr.active)
-					break;
-			}
-		}
 		pthread_mutex_lock(&m.lock);
 		bool done = m.done;
 		int result = m.result;

@@ -160,7 +160,10 @@ static ra_rc answer_paused(struct ra *ra, const struct vmh_dom_status *st)
 	case VIR_DOMAIN_PAUSED_DUMP:
 	case VIR_DOMAIN_PAUSED_SNAPSHOT:
 	case VIR_DOMAIN_PAUSED_FROM_SNAPSHOT:
-		/* Active, not failed, but not serving either: say so. */
+	case VIR_DOMAIN_PAUSED_UNKNOWN:
+		/* Active, not failed, but not serving either: say so. A
+		 * restart would throw the guest's state away, so this is not
+		 * a failure for pacemaker to recover. */
 		vmh_log(VMH_LOG_WARNING, "%s is %s: reporting it active but degraded",
 			ra->dom_name, why);
 		return PCMK_OCF_DEGRADED;

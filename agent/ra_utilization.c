@@ -55,7 +55,7 @@ static void cache_store(struct ra *ra, const struct util_want *w)
 	char path[512], tmp[520];
 	FILE *f;
 
-	if (mkdir(ra->cache_dir, 0700) < 0 && errno != EEXIST)
+	if (ra_cache_dir_create(ra) < 0)
 		return;
 	cache_path(ra, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

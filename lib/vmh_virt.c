@@ -76,7 +76,7 @@ int vmh_virt_open(const char *uri, vmh_virt_t **out)
 		return -EIO;
 	}
 	if (virConnectSetKeepAlive(v->conn, 1, 3) < 0)
-		vmh_log(VMH_LOG_WARNING, "%s: no keepalive on %s: %s", __func__,
+		vmh_log(virGetLastErrorCode() == VIR_ERR_NO_SUPPORT ? VMH_LOG_DEBUG : VMH_LOG_WARNING, "%s: no keepalive on %s: %s", __func__,
 			uri ? uri : "default URI", vmh_virt_error());
 	*out = v;
 	return 0;

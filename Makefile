@@ -109,3 +109,6 @@ clean: canary-clean clean-tools
 	rm -rf $(B)
 
 -include $(LIB_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)
+
+bench: all
+	RUNS=$${RUNS:-30} bench/monitor-bench.sh

@@ -26,4 +26,9 @@ check "validates against ra-api-1.dtd as ocf-tester does" \
 for a in start stop monitor status migrate_to migrate_from meta-data validate-all reload-agent; do
 	check "advertises $a" sh -c "xmllint --xpath '//actions/action[@name=\"$a\"]/@timeout' '$printed'"
 done
+readme_matches() {
+	diff <(python3 ra-metadata/params-table.py "$src") \
+		<(sed -n '/<!-- params:begin -->/,/<!-- params:end -->/p' README.md | sed '1d;$d')
+}
+check "README's parameter table matches the metadata" readme_matches
 exit $fail

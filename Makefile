@@ -14,11 +14,13 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
-# libvirt: the hypervisor API; libxml-2.0: domain XML; pacemaker-cib: the
-# CIB API for utilization attributes; pacemaker (headers only): OCF codes.
-PKGS := libvirt libxml-2.0 pacemaker-cib
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) pacemaker 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libvirt: the hypervisor API; libxml-2.0: domain XML; pacemaker (headers
+# only): OCF codes and the CIB API, whose library is dlopen()ed only when a
+# utilization attribute changes (see agent/ra_utilization.c).
+PKGS := libvirt libxml-2.0
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) pacemaker-cib 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl
+LIBCIB_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir pacemaker-cib)/libcib.so 2>/dev/null | awk '/SONAME/ {print $$2}')
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wpointer-arith -Wundef -Wvla
@@ -29,7 +31,7 @@ SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 HARDEN_CFLAGS := -fPIE
 endif
 
-VMH_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -Ilib $(WARN) $(HARDEN_CFLAGS) \
+VMH_CFLAGS := -std=c11 -D_GNU_SOURCE -DLIBCIB_SONAME='"$(LIBCIB_SONAME)"' -pthread -Ilib $(WARN) $(HARDEN_CFLAGS) \
 	$(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP
 VMH_LDFLAGS := -pthread $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 

@@ -35,7 +35,7 @@ VMH_CFLAGS := -std=c11 -D_GNU_SOURCE -DLIBCIB_SONAME='"$(LIBCIB_SONAME)"' -pthre
 	$(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP
 VMH_LDFLAGS := -pthread $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
-B := build
+B := build$(if $(SANITIZE),-san)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBVMH := $(B)/libvmhandoff.a
@@ -73,6 +73,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBVMH)
 
 include cluster-tests/canary/rules.mk
 include cluster-tests/tools/rules.mk
+-include cluster-tests/rules.mk
 
 # --- tests ---------------------------------------------------------------
 # Every suite reports TAP-like "ok"/"not ok" lines into $(B)/results/;

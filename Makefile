@@ -101,6 +101,7 @@ check: deps
 	-$(RUN_SUITE) ocf-codes tests/ocf-codes.sh $(AGENT)
 	-$(RUN_SUITE) tools-selftest sh -c 'cluster-tests/tools/selftest.sh $(TOOLS_OUT)'
 	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
+	-$(RUN_SUITE) lab-selftest cluster-tests/lab/selftest.sh
 	-$(MAKE) agent-check
 	tests/summarize $(B)/results
 

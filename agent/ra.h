@@ -67,6 +67,10 @@ ra_rc ra_utilization_update(struct ra *ra);
 ra_rc ra_monitor_without_libvirt(struct ra *ra, const char *why);
 ra_rc ra_stop_without_libvirt(struct ra *ra, const char *why);
 
+/* Start the networks and storage pools the domain uses on conn;
+ * 0 or -EIO (logged with an exit reason). */
+int ra_start_resources(struct ra *ra, virConnectPtr conn);
+
 /* Domain state helpers shared by actions. */
 bool ra_state_running(const struct vmh_dom_status *st);
 bool ra_state_gone(const struct vmh_dom_status *st);

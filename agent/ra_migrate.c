@@ -435,6 +435,23 @@ ra_rc ra_migrate_to(struct ra *ra)
 		rc = PCMK_OCF_UNKNOWN_ERROR;
 		goto out;
 	}
+	if (ra->p.start_resources) {
+		/* As VirtualDomain: the target must have the domain's networks
+		 * and pools running before the domain arrives. The connection is
+		 * bounded by the action's watchdog like every other call. */
+		virConnectPtr remote = virConnectOpen(m.dconnuri);
+		int r = remote ? ra_start_resources(ra, remote) : -EIO;
+
+		if (!remote)
+			ra_exit_reason("start_resources: cannot connect to %s: %s", m.dconnuri,
+				       vmh_virt_error());
+		if (remote)
+			virConnectClose(remote);
+		if (r < 0) {
+			rc = PCMK_OCF_UNKNOWN_ERROR;
+			goto out;
+		}
+	}
 	/* Limits apply before a single page is copied, not seconds later. */
 	if (ra->p.migration_downtime &&
 	    virDomainMigrateSetMaxDowntime(m.dom, ra->p.migration_downtime, 0) < 0)

@@ -16,8 +16,9 @@
 #include "vmh_time.h"
 
 /* start_resources: the libvirt networks and storage pools the domain
- * uses, started if they are not. */
-static int start_resources(struct ra *ra)
+ * uses, started on conn (here at start, the target's before a migration)
+ * if they are not. */
+int ra_start_resources(struct ra *ra, virConnectPtr conn)
 {
 	static const char *const exprs[] = {
 		"/domain/devices/interface[@type='network']/source/@network",
@@ -26,7 +27,6 @@ static int start_resources(struct ra *ra)
 	xmlDocPtr doc = xmlReadMemory(ra->dx.xml, (int)strlen(ra->dx.xml), "config.xml", NULL,
 				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
-	virConnectPtr conn = vmh_virt_conn(ra->virt);
 	int r = 0;
 
 	for (size_t e = 0; ctx && e < 2 && r == 0; e++) {
@@ -158,7 +158,7 @@ ra_rc ra_start(struct ra *ra)
 		return PCMK_OCF_UNKNOWN_ERROR;
 	}
 
-	if (ra->p.start_resources && start_resources(ra) < 0)
+	if (ra->p.start_resources && ra_start_resources(ra, vmh_virt_conn(ra->virt)) < 0)
 		return PCMK_OCF_UNKNOWN_ERROR;
 	if (ra->p.snapshot) {
 		snprintf(snap, sizeof(snap), "%s/%s.state", ra->p.snapshot, ra->dom_name);

@@ -25,6 +25,9 @@ for d in running paused ghost fresh; do
 	printf "<domain type='test'><name>%s</name><memory>8192</memory><os><type>hvm</type></os></domain>\n" "$d" > "$tmp/$d.xml"
 done
 echo '<domain><name>broken' > "$tmp/broken.xml"
+for net in default nosuchnet; do
+	printf "<domain type='test'><name>net-%s</name><memory>8192</memory><os><type>hvm</type></os><devices><interface type='network'><source network='%s'/></interface></devices></domain>\n" "$net" "$net" > "$tmp/net-$net.xml"
+done
 
 n=0 fail=0
 # expect RC DESCRIPTION ACTION [VAR=VALUE...]
@@ -71,6 +74,8 @@ expect 0 "start resumes a user-paused domain" start "$(cfg paused)"
 # config gone still checks the right domain.
 expect 0 "start remembers the domain's name" start "$(cfg running)" OCF_RESOURCE_INSTANCE=cached
 expect 0 "config gone, remembered name, domain runs: not 7" monitor "OCF_RESKEY_config=$tmp/none.xml" OCF_RESOURCE_INSTANCE=cached
+expect 0 "start_resources: the domain's network exists" start "$(cfg net-default)" OCF_RESKEY_start_resources=true
+expect 1 "start_resources: the domain's network does not exist" start "$(cfg net-nosuchnet)" OCF_RESKEY_start_resources=true
 expect 6 "start with a bad parameter" start "$(cfg fresh)" OCF_RESKEY_migration_speed=fast
 expect 5 "start with a missing config (this node)" start "OCF_RESKEY_config=$tmp/none.xml"
 expect 6 "start with a config that is not a domain XML" start "$(cfg broken)"

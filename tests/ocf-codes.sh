@@ -19,6 +19,7 @@ cat > "$tmp/node.xml" <<XML
     <name>paused</name><memory>8192</memory><os><type>hvm</type></os>
     <test:runstate>3</test:runstate>
   </domain>
+  <network><name>default</name><bridge name='vmhtest0'/></network>
 </node>
 XML
 for d in running paused ghost fresh; do

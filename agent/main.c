@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,83 +87,6 @@ int ra_virt(struct ra *ra)
 		return -EIO;
 	}
 	return 0;
-}
-
-int ra_cache_dir_create(struct ra *ra)
-{
-	char parent[sizeof(ra->cache_dir)];
-	char *slash;
-
-	if (mkdir(ra->cache_dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	/* $HA_RSCTMP itself may not exist yet (resource-agents' tmpfiles
-	 * entry creates it, pacemaker does not). */
-	snprintf(parent, sizeof(parent), "%s", ra->cache_dir);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	return mkdir(ra->cache_dir, 0700) == 0 || errno == EEXIST ? 0 : -errno;
-}
-
-static void name_cache_path(struct ra *ra, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s.domain", ra->cache_dir, ra->rsc ? ra->rsc : "default");
-}
-
-void ra_name_cache_store(struct ra *ra)
-{
-	char path[512], tmp[520];
-	char *old;
-	FILE *f;
-
-	if (!ra->dom_name || !ra->rsc)
-		return;
-	old = ra_name_cache_load(ra);
-	if (old && strcmp(old, ra->dom_name) == 0) {
-		free(old);
-		return;	/* the common case: nothing to write */
-	}
-	free(old);
-	if (ra_cache_dir_create(ra) < 0)
-		return;
-	name_cache_path(ra, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%s\n%s\n", ra->dom_name, ra->dom_uuid ? ra->dom_uuid : "");
-	if (fclose(f) == 0)
-		rename(tmp, path);
-}
-
-char *ra_name_cache_load(struct ra *ra)
-{
-	char path[512], line[512];
-	FILE *f;
-
-	name_cache_path(ra, path, sizeof(path));
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return NULL;
-	}
-	line[strcspn(line, "\n")] = '\0';
-	if (!ra->dom_uuid) {
-		char uuid[128];
-
-		if (fgets(uuid, sizeof(uuid), f)) {
-			uuid[strcspn(uuid, "\n")] = '\0';
-			if (uuid[0])
-				ra->dom_uuid = strdup(uuid);
-		}
-	}
-	fclose(f);
-	return line[0] ? strdup(line) : NULL;
 }
 
 static ra_rc ra_meta_data(struct ra *ra)
@@ -267,17 +189,12 @@ static void *action_thread(void *arg)
 	return NULL;
 }
 
-/* Answer a little before pacemaker's own timeout fires: a reasoned error
- * beats a timeout (which for stop means fencing). */
+/* Answer a little before pacemaker's own timeout fires (a tenth of it,
+ * 1 s to 5 s): a reasoned error beats a timeout (which for stop means
+ * fencing). */
 static int64_t watchdog_margin_ms(int64_t timeout_ms)
 {
-	int64_t m = timeout_ms / 10;
-
-	if (m < 1000)
-		m = 1000;
-	if (m > 5000)
-		m = 5000;
-	return m < timeout_ms ? m : timeout_ms / 2;
+	return vmh_share_ms(timeout_ms, 10, 1000, 5000);
 }
 
 static ra_rc run_with_watchdog(struct ra *ra, const struct action *a)

@@ -46,8 +46,11 @@ int ra_virt(struct ra *ra);
 /* Log at error level and emit the OCF exit reason pacemaker shows. */
 void ra_exit_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* mkdir of cache_dir (and its parent); 0 or -errno */
-int ra_cache_dir_create(struct ra *ra);
+/* Small per-resource files in cache_dir ($HA_RSCTMP/vmhandoff),
+ * "<rsc>.<kind>": read into buf (NUL-terminated) / replace atomically.
+ * 0 or -errno. */
+int ra_cache_read(struct ra *ra, const char *kind, char *buf, size_t len);
+int ra_cache_write(struct ra *ra, const char *kind, const char *text);
 
 /* Remember / recall the domain name for this resource, so that a probe
  * with an unreadable config still knows what to look for. */

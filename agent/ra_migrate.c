@@ -370,13 +370,7 @@ static void cancel(struct ra *ra, struct migration *m, const char *target)
  * 5 s to 15 s. */
 static int64_t cancel_reserve_ms(int64_t timeout_ms)
 {
-	int64_t r = timeout_ms / 10;
-
-	if (r < 5000)
-		r = 5000;
-	if (r > 15000)
-		r = 15000;
-	return r < timeout_ms / 2 ? r : timeout_ms / 2;
+	return vmh_share_ms(timeout_ms, 10, 5000, 15000);
 }
 
 /* After a failed or cancelled migration: where is the domain now? */

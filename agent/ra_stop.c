@@ -23,13 +23,7 @@
 /* Time kept back from the op timeout for destroy: a fifth, 5 s to 30 s. */
 static int64_t destroy_reserve_ms(int64_t timeout_ms)
 {
-	int64_t r = timeout_ms / 5;
-
-	if (r < 5000)
-		r = 5000;
-	if (r > 30000)
-		r = 30000;
-	return r < timeout_ms ? r : timeout_ms / 2;
+	return vmh_share_ms(timeout_ms, 5, 5000, 30000);
 }
 
 ra_rc ra_stop_without_libvirt(struct ra *ra, const char *why)

@@ -32,44 +32,9 @@ struct util_want {
 	long long v[U_COUNT];
 };
 
-static void cache_path(struct ra *ra, char *path, size_t len)
+static void format_values(const struct util_want *w, char *buf, size_t len)
 {
-	snprintf(path, len, "%s/%s.utilization", ra->cache_dir, ra->rsc);
-}
-
-static bool cache_matches(struct ra *ra, const struct util_want *w)
-{
-	char path[512], want[128], have[128] = "";
-	FILE *f;
-
-	cache_path(ra, path, sizeof(path));
-	snprintf(want, sizeof(want), "%lld %lld %lld\n", w->v[0], w->v[1], w->v[2]);
-	f = fopen(path, "r");
-	if (f) {
-		if (!fgets(have, sizeof(have), f))
-			have[0] = '\0';
-		fclose(f);
-	}
-	if (strcmp(want, have) == 0)
-		return true;
-	return false;
-}
-
-static void cache_store(struct ra *ra, const struct util_want *w)
-{
-	char path[512], tmp[520];
-	FILE *f;
-
-	if (ra_cache_dir_create(ra) < 0)
-		return;
-	cache_path(ra, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%lld %lld %lld\n", w->v[0], w->v[1], w->v[2]);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	snprintf(buf, len, "%lld %lld %lld\n", w->v[0], w->v[1], w->v[2]);
 }
 
 static xmlNode *nvpair_xml(struct ra *ra, int i, long long value, xmlNode **set_out)
@@ -98,6 +63,7 @@ ra_rc ra_utilization_update(struct ra *ra)
 {
 	const struct vmh_params *p = &ra->p;
 	struct util_want w = { { 0, 0, 0 } };
+	char want[128], have[128];
 	virDomainInfo info;
 	virDomainPtr dom;
 	cib_t *(*new_fn)(void);
@@ -121,7 +87,8 @@ ra_rc ra_utilization_update(struct ra *ra)
 			  : p->unset_utilization_host_memory ? -1 : 0;
 	w.v[U_HV_MEM] = p->autoset_utilization_hv_memory ? (long long)(info.maxMem / 1024)
 			: p->unset_utilization_hv_memory ? -1 : 0;
-	if (cache_matches(ra, &w))
+	format_values(&w, want, sizeof(want));
+	if (ra_cache_read(ra, "utilization", have, sizeof(have)) == 0 && strcmp(want, have) == 0)
 		return PCMK_OCF_OK;
 
 	lib = dlopen(LIBCIB_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -161,6 +128,6 @@ ra_rc ra_utilization_update(struct ra *ra)
 	}
 	vmh_log(VMH_LOG_INFO, "utilization of %s: cpu=%lld host_memory=%lld hv_memory=%lld",
 		ra->rsc, w.v[0], w.v[1], w.v[2]);
-	cache_store(ra, &w);
+	ra_cache_write(ra, "utilization", want);
 	return PCMK_OCF_OK;
 }

@@ -27,3 +27,14 @@ int64_t vmh_ms_left(int64_t deadline_ms)
 
 	return left > 0 ? left : 0;
 }
+
+int64_t vmh_share_ms(int64_t total, int64_t divisor, int64_t lo, int64_t hi)
+{
+	int64_t share = total / divisor;
+
+	if (share < lo)
+		share = lo;
+	if (share > hi)
+		share = hi;
+	return share < total / 2 ? share : total / 2;
+}

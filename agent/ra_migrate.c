@@ -54,7 +54,7 @@ struct migration {
 		bool active;
 	} latest;
 	int64_t latest_at;	/* when latest was read, 0: never */
-	int64_t progress_at;	/* when processed last grew */
+	int64_t progress_at;	/* when processed last grew, 0: not yet */
 
 	/* from the JOB_COMPLETED event */
 	bool have_final;
@@ -366,6 +366,16 @@ static void cancel(struct ra *ra, struct migration *m, const char *target)
 }
 
 
+/* How long the setup (peer connection, the target's Prepare, the first
+ * bytes) may take before the copy is judged stalled: a slow Prepare on a
+ * loaded target is not a stalled copy, and is told apart in the logs. */
+static int64_t setup_allowance_ms(unsigned abort_after_s)
+{
+	int64_t a = (int64_t)abort_after_s * 1000 * 3;
+
+	return a > 30000 ? a : 30000;
+}
+
 /* Time kept back from the op timeout to cancel and confirm: a tenth,
  * 5 s to 15 s. */
 static int64_t cancel_reserve_ms(int64_t timeout_ms)
@@ -469,7 +479,7 @@ ra_rc ra_migrate_to(struct ra *ra)
 		goto out;
 	}
 
-	m.progress_at = vmh_now_ms();
+	m.progress_at = 0;
 	if (pthread_create(&poller, NULL, poller_thread, &m) == 0)
 		pthread_detach(poller);
 	while (!wait_done(&m, 500)) {
@@ -493,9 +503,13 @@ ra_rc ra_migrate_to(struct ra *ra)
 				postcopy_started = true;
 			}
 		}
-		if (!cancelled && ra->p.migration_abort_after &&
+		/* The no-progress window runs from the first byte copied. */
+		if (!cancelled && ra->p.migration_abort_after && progress_at &&
 		    now - progress_at > (int64_t)ra->p.migration_abort_after * 1000)
 			cancelled = "no progress for migration_abort_after";
+		if (!cancelled && ra->p.migration_abort_after && !progress_at &&
+		    now - start > setup_allowance_ms(ra->p.migration_abort_after))
+			cancelled = "the copy did not start (peer connection or the target's Prepare stalled)";
 		if (!cancelled && now >= cancel_at)
 			cancelled = "the op timeout is close";
 		if (cancelled) {

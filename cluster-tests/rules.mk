@@ -1,0 +1,44 @@
+# cluster-tests/rules.mk - the cluster scenarios and the demo, a fragment
+# included from the top-level Makefile (paths relative to the repo top).
+#
+#   cluster-check            every scenario of cluster-tests/scenarios/ on one
+#                            3-host cluster (lab 3), TAP + tables, ~4-7 min
+#   cluster-check AGENT=heartbeat
+#                            the same against ocf:heartbeat:VirtualDomain
+#                            (results in build/cluster-check-heartbeat;
+#                            CLUSTER_CHECK_AGENT=heartbeat says the same)
+#   demo                     3 hosts, 2 VMs, a move and a drain, the table;
+#                            KEEP=1 leaves the cluster up (lab 1)
+#   demo-down                removes a demo kept with KEEP=1
+#
+# To run it as a suite of `make check` (TAP lines counted by tests/summarize):
+#   -$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
+# (root, /dev/kvm or TCG; 4-7 minutes on the 2-core test machine).
+# CLUSTER_CHECK_LAB_ID / DEMO_LAB_ID choose other labs.
+#
+# NOTE: the top-level Makefile names its agent binary $(AGENT). An AGENT=...
+# on the command line replaces it there too, so `all` would link the agent
+# under that name (./heartbeat). With AGENT on the command line,
+# cluster-check therefore builds only what the scenarios need besides the
+# agent (canary, tools); the vmhandoff agent must have been built already.
+
+cluster_tests_saved_default_goal := $(.DEFAULT_GOAL)
+
+.PHONY: cluster-check demo demo-down
+
+ifeq ($(origin AGENT),command line)
+CLUSTER_CHECK_AGENT ?= $(AGENT)
+cluster-check: canary tools
+else
+cluster-check: all
+endif
+cluster-check:
+	cluster-tests/cluster-check.sh $(if $(CLUSTER_CHECK_AGENT),--agent $(CLUSTER_CHECK_AGENT))
+
+demo: all
+	KEEP=$(KEEP) cluster-tests/demo.sh
+
+demo-down:
+	cluster-tests/demo.sh --down
+
+.DEFAULT_GOAL := $(cluster_tests_saved_default_goal)

@@ -41,7 +41,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBVMH := $(B)/libvmhandoff.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(B)/%.o) $(B)/agent/ra_metadata.o
-AGENT := $(B)/agent/vmhandoff-ra
+RA_BIN := $(B)/agent/vmhandoff-ra
 METADATA := ra-metadata/VirtualDomain.xml
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -49,7 +49,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 .PHONY: all check deps unit-check metadata-check agent-check cluster-check \
 	install clean bench demo demo-down cluster-soak
 
-all: $(AGENT) canary tools
+all: $(RA_BIN) canary tools
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -62,7 +62,7 @@ $(B)/agent/ra_metadata.o: agent/ra_metadata.S $(METADATA)
 $(LIBVMH): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(AGENT): $(AGENT_OBJS) $(LIBVMH)
+$(RA_BIN): $(AGENT_OBJS) $(LIBVMH)
 	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIBVMH) $(PKG_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBVMH)
@@ -84,8 +84,8 @@ RUN_SUITE := tests/run-suite $(B)/results
 deps:
 	packaging/install-deps.sh
 
-metadata-check: $(AGENT)
-	$(RUN_SUITE) metadata tests/metadata-check.sh $(AGENT)
+metadata-check: $(RA_BIN)
+	$(RUN_SUITE) metadata tests/metadata-check.sh $(RA_BIN)
 
 unit-check: $(UNIT_BINS)
 	$(RUN_SUITE) unit tests/run-unit.sh $(UNIT_BINS)
@@ -98,16 +98,17 @@ check: deps
 	$(MAKE) all $(UNIT_BINS)
 	-$(MAKE) metadata-check
 	-$(MAKE) unit-check
-	-$(RUN_SUITE) ocf-codes tests/ocf-codes.sh $(AGENT)
+	-$(RUN_SUITE) ocf-codes tests/ocf-codes.sh $(RA_BIN)
 	-$(RUN_SUITE) tools-selftest sh -c 'cluster-tests/tools/selftest.sh $(TOOLS_OUT)'
 	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
 	-$(RUN_SUITE) lab-selftest cluster-tests/lab/selftest.sh
 	-$(MAKE) agent-check
+	-$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
 	tests/summarize $(B)/results
 
-install: $(AGENT)
+install: $(RA_BIN)
 	install -d $(DESTDIR)$(OCF_RA_DIR)
-	install -m 0755 $(AGENT) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
+	install -m 0755 $(RA_BIN) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
 
 clean: canary-clean clean-tools
 	rm -rf $(B)

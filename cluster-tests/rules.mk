@@ -15,24 +15,14 @@
 #   -$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
 # (root, /dev/kvm or TCG; 4-7 minutes on the 2-core test machine).
 # CLUSTER_CHECK_LAB_ID / DEMO_LAB_ID choose other labs.
-#
-# NOTE: the top-level Makefile names its agent binary $(AGENT). An AGENT=...
-# on the command line replaces it there too, so `all` would link the agent
-# under that name (./heartbeat). With AGENT on the command line,
-# cluster-check therefore builds only what the scenarios need besides the
-# agent (canary, tools); the vmhandoff agent must have been built already.
 
 cluster_tests_saved_default_goal := $(.DEFAULT_GOAL)
 
 .PHONY: cluster-check demo demo-down
 
-ifeq ($(origin AGENT),command line)
 CLUSTER_CHECK_AGENT ?= $(AGENT)
-cluster-check: canary tools
-else
+
 cluster-check: all
-endif
-cluster-check:
 	cluster-tests/cluster-check.sh $(if $(CLUSTER_CHECK_AGENT),--agent $(CLUSTER_CHECK_AGENT))
 
 demo: all

@@ -3,7 +3,7 @@
  * simulated host.
  *
  *   canary-collect --host NAME --dir DIR --log FILE|- [--gap-ms G] [--stats]
- *                  [--ticks] [--decimal]
+ *                  [--ticks] [--hex]
  *
  * Every QEMU of the host serves its debugcon at DIR/<vm>.sock.  One poll()
  * loop over fixed slots: a signalfd, an inotify watch on DIR, and one
@@ -23,11 +23,10 @@
  *   <ts_ns> <host> <vm> last <seq> <ts_of_last_tick_ns>
  *   <ts_ns> <host> <vm> disconnect
  *
- * seq numbers are printed in hex as the guest sends them, or in decimal
- * with --decimal.
- * NOTE: hex is the default only because tools already read it that way
- * (cluster-tests/lib/canary-seq-dec.py converts it for invariants.py, which
- * reads decimal); a new consumer is better served by --decimal.
+ * seq numbers are printed in decimal (what invariants.py reads), or in hex
+ * as the guest sends them with --hex.  --decimal (the default) is still
+ * accepted, for callers written when hex was the default; the last of
+ * --hex / --decimal wins.
  *
  * NOTE: QEMU's chardev drops guest output while no client is connected and
  * accepts one client at a time.  The guest writes a line one outb at a
@@ -134,7 +133,7 @@ struct collector {
 	int64_t gap_ns;			/* 0: inferred per stream */
 	bool stats;
 	bool ticks;
-	bool decimal;
+	bool hex;			/* --hex: seq as the guest sends it */
 	int sig_fd;
 	int ino_fd;
 	bool log_broken;
@@ -191,7 +190,7 @@ static void log_event(struct collector *c, const struct stream *st, int64_t ts,
 	}
 }
 
-/* seq as the log shows it: hex like the guest sends it, or --decimal */
+/* seq as the log shows it: decimal, or hex like the guest sends it (--hex) */
 struct seqbuf {
 	char s[24];
 };
@@ -199,7 +198,7 @@ struct seqbuf {
 static const char *seq_str(const struct collector *c, uint64_t seq,
 			   struct seqbuf *b)
 {
-	snprintf(b->s, sizeof(b->s), c->decimal ? "%" PRIu64 : "%" PRIx64, seq);
+	snprintf(b->s, sizeof(b->s), c->hex ? "%" PRIx64 : "%" PRIu64, seq);
 	return b->s;
 }
 
@@ -738,7 +737,7 @@ static int collector_run(struct collector *c)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: canary-collect --host NAME --dir DIR --log FILE|- "
-		   "[--gap-ms G] [--stats] [--ticks] [--decimal]\n");
+		   "[--gap-ms G] [--stats] [--ticks] [--hex]\n");
 }
 
 int main(int argc, char **argv)
@@ -750,7 +749,8 @@ int main(int argc, char **argv)
 		{ "gap-ms", required_argument, NULL, 'g' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "ticks", no_argument, NULL, 't' },
-		{ "decimal", no_argument, NULL, 'D' },
+		{ "decimal", no_argument, NULL, 'D' },	/* the default */
+		{ "hex", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -767,7 +767,8 @@ int main(int argc, char **argv)
 		case 'l': log_path = optarg; break;
 		case 's': c.stats = true; break;
 		case 't': c.ticks = true; break;
-		case 'D': c.decimal = true; break;
+		case 'D': c.hex = false; break;
+		case 'X': c.hex = true; break;
 		case 'g':
 			g = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || g <= 0 || g > 3600000) {

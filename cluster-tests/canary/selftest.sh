@@ -1,8 +1,8 @@
 #!/bin/bash
 # selftest.sh - boots the canary under plain QEMU, live-migrates it between
 # two local QEMU processes and checks what two collectors (hosts A and B)
-# logged: boot line, ticks, `last` on A, `first` = last + 1 on B (B logs
-# seq numbers with --decimal, A in hex).
+# logged: boot line, ticks, `last` on A, `first` = last + 1 on B (A logs
+# seq numbers in decimal, the default, B in hex with --hex).
 # A third, TCG-only guest gets a garbage command line and must still tick.
 #
 # Usage: cluster-tests/canary/selftest.sh        (from anywhere; ~10-20 s)
@@ -153,7 +153,7 @@ echo "selftest: accel=$accel tick_ms=$tick_ms load='$load' work=$work"
 "$collect" --host A --dir "$work/a" --log "$log" 2>"$work/collect-a.err" &
 collect_a=$!
 pids+=("$collect_a")
-"$collect" --host B --dir "$work/b" --log "$log" --decimal 2>"$work/collect-b.err" &
+"$collect" --host B --dir "$work/b" --log "$log" --hex 2>"$work/collect-b.err" &
 collect_b=$!
 pids+=("$collect_b")
 sleep 0.2
@@ -180,10 +180,10 @@ os.unlink(path)
 EOF
 wait_for 5 '$2 == "A" && $3 == "fake" && $4 == "disconnect"'
 # (gaps other than the 50 ms stall may come from a loaded machine)
-got=$(awk '$3 == "fake" && ($4 != "gap" || $5 == "1a7") {
+got=$(awk '$3 == "fake" && ($4 != "gap" || $5 == "423") {
 	$1 = ""; $2 = ""; $3 = ""; if ($4 == "gap" || $4 == "last") $6 = "T"
 	sub(/^ +/, ""); print }' "$log" | paste -sd '|')
-want='connect|first 1a3|seqjump 1a5 1a7|gap 1a7 T 1a8|boot 0000abcd fake wss=0 tick_ms=5|first 0|msg hello?world|last 1 T|disconnect'
+want='connect|first 419|seqjump 421 423|gap 423 T 424|boot 0000abcd fake wss=0 tick_ms=5|first 0|msg hello?world|last 1 T|disconnect'
 [ "$got" = "$want" ] || fail "fake guest events:
   got:  $got
   want: $want"
@@ -257,7 +257,7 @@ last = one("A", vm, "last")
 first = one("B", vm, "first")
 check(not [f for f in a + bb if f[3] in ("seqjump", "msg")], "seqjump/msg seen")
 check([f[3] for f in bb if f[3] == "boot"] == [], "B: guest rebooted")
-s_last, s_first = int(last[4], 16), int(first[4], 10)  # B runs with --decimal
+s_last, s_first = int(last[4], 10), int(first[4], 16)  # A decimal (default), B --hex
 check(s_first == s_last + 1, "seq not consecutive across migration: A last %x, B first %x" % (s_last, s_first))
 ticks_a = s_last
 span_a = (int(last[5]) - int(one("A", vm, "first")[0])) / 1e9

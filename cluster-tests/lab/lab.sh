@@ -48,6 +48,10 @@
 # - br_netfilter is built in and bridge-nf-call-iptables=1: bridged lab
 #   traffic traverses the root namespace's iptables FORWARD chain (policy
 #   ACCEPT here). A DROP policy there would cut the lab's links.
+# - veths get fixed, locally administered MACs (02:76:68:ID:N:LS, see
+#   _lab_mac), not the kernel's random ones: a powered-on host would
+#   otherwise come back with new MACs while its peers keep the old ones
+#   cached (STALE) and cannot reach it for ~8 s.
 # - IPv6 is disabled on the lab's root-side bridges/veths (so the root
 #   namespace gets no link-local address on them) and inside the hosts.
 # - The host's `unshare --fork --kill-child` is recorded the moment it is
@@ -151,6 +155,19 @@ _lab_veth() { # HOST ring|mig -> root-side veth name (<= 15 chars)
     mig) echo "vmh${LAB_ID}n${n}m" ;;
     *) _lab_err "bad link '$2' (ring|mig)" ;;
     esac
+}
+
+# HOST ring|mig root|host -> the fixed MAC of that veth end: locally
+# administered unicast 02:76:68:<LAB_ID>:<N>:<link><side> (link 1 ring,
+# 2 mig; side 0 root-side veth, 1 the host's ring0/mig0). A real host keeps
+# its MACs across a power cycle; random ones would leave its peers with a
+# stale ARP entry (unreachable for ~8 s after lab_poweron).
+_lab_mac() {
+    local n l s
+    n=$(_lab_hostnum "$1") || return 1
+    case $2 in ring) l=1 ;; mig) l=2 ;; *) _lab_err "bad link '$2' (ring|mig)"; return 1 ;; esac
+    case $3 in root) s=0 ;; host) s=1 ;; *) _lab_err "bad side '$3' (root|host)"; return 1 ;; esac
+    printf '02:76:68:%02x:%02x:%x%x\n' "$LAB_ID" "$n" "$l" "$s"
 }
 
 lab_ring_addr() { # HOST -> address on the cluster ring (/24)
@@ -500,7 +517,10 @@ _lab_host_boot() {
             addr=$(lab_mig_addr "$h") br=$LAB_BR_MIG
         fi
         ip link del "$v" >/dev/null 2>&1
-        ip link add "$v" type veth peer name "$inner" netns "$ns" || return 1
+        # fixed MACs (see _lab_mac): a power-cycled host comes back with
+        # the MACs its peers have cached
+        ip link add "$v" address "$(_lab_mac "$h" $link root)" type veth \
+            peer name "$inner" address "$(_lab_mac "$h" $link host)" netns "$ns" || return 1
         sysctl -q -w "net.ipv6.conf.$v.disable_ipv6=1" >/dev/null 2>&1
         ip link set dev "$v" master "$br" up || return 1
         ip -n "$ns" addr add "$addr/24" dev "$inner" || return 1

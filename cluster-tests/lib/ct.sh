@@ -24,8 +24,9 @@
 # RECIPES.md on every VM, the default; 0: the plain resource definition).
 #
 # NOTE (found while building this; see the report):
-# - canary-collect writes tick sequence numbers in hex unless --decimal;
-#   invariants.py reads decimal: the collectors run with --decimal.
+# - canary-collect used to write tick sequence numbers in hex unless
+#   --decimal; invariants.py reads decimal.  Decimal is its default now
+#   (--decimal, passed below, is a no-op kept for compatibility).
 # - The canary ignores ACPI: a graceful stop of it can only end in a destroy
 #   after most of the stop timeout (72 s of 90 s with this agent), so the
 #   VMs here have force_stop=true.
@@ -289,27 +290,12 @@ _ct_keeper() {
             ((boots[$h] > 1)) && lbl="$h~${boots[$h]}"
             if ct_obs_start "$h" "$lbl"; then
                 echo "$lbl" >"$CT_STATE/label-$h"
-                [ -n "${seen[$h]-}" ] && _ct_forget_mac "$h"
                 seen[$h]=$cur
                 echo "$t $h $cur" >>"$CT_STATE/obs-starts"
             fi
         done
         sleep 0.1
     done
-}
-# WORKAROUND (lab bug, see the report): a host powered on again gets new
-# random MACs on its veths; its peers keep the old ones in their ARP caches
-# and cannot reach it for ~8 s (a libvirt peer connection then hangs in
-# SYN retries). Real hosts keep their MACs: forget the stale entries.
-_ct_forget_mac() {
-    local h=$1 p
-    for p in $CT_HOSTS; do
-        [ "$p" = "$h" ] && continue
-        _lab_pidfile_alive "$LAB_D/$p/init.pid" >/dev/null || continue
-        lab_exec "$p" ip neigh flush to "$(lab_ring_addr "$h")" 2>/dev/null
-        lab_exec "$p" ip neigh flush to "$(lab_mig_addr "$h")" 2>/dev/null
-    done
-    echo "$(date +%T.%3N) keeper: $h is back: stale ARP entries for it flushed in its peers" >>"$CT_OUT/run.log"
 }
 ct_keeper_start() {
     rm -f "$CT_STATE/keeper.stop"

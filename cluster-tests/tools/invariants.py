@@ -14,8 +14,10 @@ Each VM's copy on each host is RUNNING, by two independent sources:
            paused); SUSPENDED/STOPPED/SHUTDOWN/CRASHED/PMSUSPENDED -> not.
            "LIBVIRTD lost", "LIBVIRTD connected" (until its snapshot),
            "LVWATCH started/stopped" and a log that stops without "LVWATCH
-           stopped" (2 alive periods after its last line: the host died)
-           leave the state unknown: only ticks speak for that time.
+           stopped" (2 alive periods after its last line: the host died),
+           or goes silent longer than that before a later line (the host
+           died and came back, appending to the same log), leave the state
+           unknown: only ticks speak for that time.
   ticks    the canary: running from a "first" tick through "hb"s until
            "last" or a "gap"'s tick before; again from the gap's tick after.
            A log that just ends closes the interval at its last evidence.
@@ -68,6 +70,8 @@ NOTE what the logs do and do not say:
 """
 
 import argparse
+import bisect
+import heapq
 import json
 import os
 import sys
@@ -247,8 +251,21 @@ def build_libvirt_view(recs, vms, t_max, warnings):
             for vm in vms:
                 put(vm, UNKNOWN, ts, why)
 
+        prev = None
         for r in hrecs:
             ev, detail = r.event, (r.args[0] if r.args else "-")
+            # A silence of more than two alive periods inside the log: lvwatch
+            # died with its host there (a later restart of the host appends
+            # to the same log).  Like a log's end: unknown from the cut on.
+            if (prev is not None and alive_ms > 0
+                    and not (prev.event == "LVWATCH" and prev.args[:1] == ["stopped"])
+                    and r.ts - prev.ts > 2 * alive_ms * MS):
+                warnings.append({"kind": "LVWATCH_SILENT", "host": host,
+                                 "detail": "lvwatch log of %s silent for %.3f s after %s (host down?)"
+                                 % (host, (r.ts - prev.ts) / 1e9, prev.where)})
+                all_unknown(prev.ts + 2 * alive_ms * MS, "lvwatch log silent (host down?)")
+                seen_in_snapshot = None
+            prev = r
             if r.vm == "-":
                 if ev == "LVWATCH" and detail == "started":
                     alive_ms = int(r.kv().get("alive_ms", 0) or 0)
@@ -311,12 +328,13 @@ def segments_to_intervals(vm):
 
 
 def lv_state_at(vm, host, t):
-    st, why = UNKNOWN, "no lvwatch log"
-    for ts, s, w in vm.lv_segments.get(host, []):
-        if ts > t:
-            break
-        st, why = s, w
-    return st, why
+    seg = vm.lv_segments.get(host)
+    if not seg:
+        return UNKNOWN, "no lvwatch log"
+    i = bisect.bisect_right(seg, t, key=lambda x: x[0])  # segments are in time order
+    if i == 0:
+        return UNKNOWN, "no lvwatch log"
+    return seg[i - 1][1], seg[i - 1][2]
 
 
 # --------------------------------------------------------------- tick view
@@ -397,15 +415,32 @@ def pair_overlaps(ivs, closed):
     """(a, b, start, end) for intervals of two different hosts that overlap.
     closed: tick intervals are points of evidence, [s, e]; libvirt ones
     are [s, e)."""
+    # Sweep in start order (O(n log n) + the overlaps found): the active
+    # intervals, per host, are those not ended before the current start.
     out = []
-    for i, a in enumerate(ivs):
-        for b in ivs[i + 1:]:
-            if a.host == b.host:
+    order = sorted(range(len(ivs)), key=lambda i: (ivs[i].start, i))
+    active = {}  # host -> {index: interval}
+    ends = []  # heap of (end, index, host)
+    for i in order:
+        b = ivs[i]
+        while ends and (ends[0][0] < b.start or (not closed and ends[0][0] == b.start)):
+            _, j, h = heapq.heappop(ends)
+            del active[h][j]
+        for h, act in active.items():
+            if h == b.host:
                 continue
-            s, e = max(a.start, b.start), min(a.end, b.end)
-            if s < e or (closed and s == e):
-                out.append((a, b, s, e) if a.host < b.host else (b, a, s, e))
-    return out
+            for j, a in act.items():
+                s, e = b.start, min(a.end, b.end)
+                if s < e or (closed and s == e):
+                    out.append((i, j, s, e))
+        active.setdefault(b.host, {})[i] = b
+        heapq.heappush(ends, (b.end, i, b.host))
+    out.sort(key=lambda x: (min(x[0], x[1]), max(x[0], x[1])))  # the order of a pairwise scan
+    res = []
+    for i, j, s, e in out:
+        a, b = ivs[i], ivs[j]
+        res.append((a, b, s, e) if a.host < b.host else (b, a, s, e))
+    return res
 
 
 def check_split(vm, opt, t0, violations, warnings):
@@ -447,6 +482,34 @@ def check_split(vm, opt, t0, violations, warnings):
             violations.append(item)
 
 
+def latest_ended_before(ticks):
+    """[(iv, j)] for every iv of ticks: j the interval (not iv, with an
+    end_seq) that ended last at or before iv.start (the first in list order
+    among equal ends), or None.  A sweep: O(n log n)."""
+    cand = sorted((j.end, k) for k, j in enumerate(ticks) if j.end_seq is not None)
+    queries = sorted(range(len(ticks)), key=lambda k: ticks[k].start)
+    groups = []  # [(end, [indexes in list order])], ends increasing
+    out = [None] * len(ticks)
+    p = 0
+    for q in queries:
+        t = ticks[q].start
+        while p < len(cand) and cand[p][0] <= t:
+            end, k = cand[p]
+            if groups and groups[-1][0] == end:
+                groups[-1][1].append(k)
+            else:
+                groups.append((end, [k]))
+            p += 1
+        best = None
+        for end, ks in reversed(groups[-2:]):
+            others = [k for k in ks if k != q]
+            if others:
+                best = ticks[others[0]]
+                break
+        out[q] = best
+    return [(ticks[k], out[k]) for k in range(len(ticks))]
+
+
 def find_reboots(vm):
     """Reboot events: [(ts, host, [evidence...])] merged in time."""
     ev = []
@@ -460,10 +523,8 @@ def find_reboots(vm):
             ev.append((ts, host, "boot id %s after ticks had been seen" % bootid))
         seen_ids.append(bootid)
     ev.extend(vm.seq_back)
-    for iv in vm.ticks:  # a new connection starting below the previous copy's last tick
-        prev = [j for j in vm.ticks if j is not iv and j.end <= iv.start and j.end_seq is not None]
-        if prev and iv.start_seq is not None:
-            j = max(prev, key=lambda x: x.end)
+    for iv, j in latest_ended_before(vm.ticks):  # a new connection starting below the previous copy's last tick
+        if j is not None and iv.start_seq is not None:
             if iv.start_seq < j.end_seq:
                 ev.append((iv.start, iv.host, "ticks on %s resume at seq %d below seq %d last seen on %s"
                            % (iv.host, iv.start_seq, j.end_seq, j.host)))
@@ -533,12 +594,12 @@ def moves(ivs):
     """(prev, nxt): nxt starts on another host than the copy that ran last."""
     out = []
     ivs = sorted(ivs, key=lambda iv: iv.start)
-    for i, iv in enumerate(ivs):
-        if i == 0:
-            continue
-        prev = max(ivs[:i], key=lambda x: x.end)
-        if prev.host != iv.host and prev.end < INF:  # else: a second copy, see SPLIT_ACTIVATION
+    prev = None  # the interval that ended last among those before (first of equals)
+    for iv in ivs:
+        if prev is not None and prev.host != iv.host and prev.end < INF:  # else: a second copy, see SPLIT_ACTIVATION
             out.append((prev, iv))
+        if prev is None or iv.end > prev.end:
+            prev = iv
     return out
 
 
@@ -601,7 +662,9 @@ def find_migrations(vm, opt, reboots):
             m[side] = {**j[3], "ts": j[0], "operation": j[2]} if j else None
         job = m["src_job"] or m["dst_job"] or {}
         m["qemu_downtime_ms"] = job.get("downtime")
-        m["data_total"] = job.get("data_total")
+        m["data_total"] = job.get("data_total")  # the guest's RAM, not what was sent
+        sent = job.get("data_processed")
+        m["data_sent"] = sent if sent is not None else job.get("memory_processed")
         m["time_elapsed_ms"] = job.get("time_elapsed")
         its = [n for ts, h, n in vm.iterations if h == src and pause - JOB_WINDOW_NS <= ts <= pause]
         m["iterations"] = max(its) if its else job.get("memory_iteration")
@@ -653,7 +716,7 @@ def write_report(out, res, vms, opt, t0):
               % ("#", "from", "to", "kind", "pause", "resume", "gap", "lastTick", "1stTick", "guestDT",
                  "qemuDT", "MiB", "elapsed", "srcStop"))
             for i, m in enumerate(r["migrations"], 1):
-                mib = "%.1f" % (m["data_total"] / 1048576) if isinstance(m["data_total"], int) else "-"
+                mib = "%.1f" % (m["data_sent"] / 1048576) if isinstance(m["data_sent"], int) else "-"
                 stop = fmt_ms(m["src_stopped"] - m["dst_resume"]) if m["src_stopped"] and m["dst_resume"] else "-"
                 w("    %-3d %-8s %-8s %-9s %9s %9s %8s %9s %9s %8s %8s %9s %8s %8s\n"
                   % (i, m["src"], m["dst"], m["kind"], fmt_t(m["src_pause"], t0), fmt_t(m["dst_resume"], t0),

@@ -12,8 +12,10 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -86,7 +88,7 @@ class Logs:
 
 
 def clean_migration(logs, pause=5000.0, resume=5014.0, src_tick_end=4999.0, dst_tick_start=5015.0,
-                    end=10000.0, vmhandoff=True):
+                    end=10000.0, vmhandoff=True, job_extra=None):
     """vm1 boots on node1 at 100 ms, migrates to node2, runs there until the
     end.  vmhandoff: VIR_MIGRATE_PAUSED then the helper's resume (SUSPENDED
     PAUSED, RESUMED UNPAUSED); else raw libvirt's RESUMED MIGRATED."""
@@ -111,7 +113,7 @@ def clean_migration(logs, pause=5000.0, resume=5014.0, src_tick_end=4999.0, dst_
     L.ticks("node2", "vm1", dst_tick_start, end, src_seq + 1)
     L.lv(resume + 216, "node1", "vm1", "STOPPED", "MIGRATED")
     L.lv(resume + 217, "node1", "vm1", "JOB_COMPLETED", "MIGRATION_OUT", operation=5, time_elapsed=2300,
-         downtime=12, data_total=555745280, memory_dirty_rate=120, success=1)
+         downtime=12, data_total=555745280, memory_dirty_rate=120, success=1, **(job_extra or {}))
     L.lv(resume + 218, "node2", "vm1", "JOB_COMPLETED", "MIGRATION_IN", operation=4, time_elapsed=2290,
          downtime=13)
     L.last("node1", "vm1", resume + 216, src_tick_end, src_seq)
@@ -178,6 +180,23 @@ class CleanMigrationTest(Base):
                          [("node1", ns(100), ns(5000)), ("node2", ns(5014), ns(10000))])
         self.assertEqual(res["vms"]["vm1"]["end"]["node2"], {"running": True, "basis": "libvirt"})
         self.assertIn("node1    node2    migration", text)
+
+    def test_mib_is_data_sent_not_guest_ram(self):
+        # data_total is the guest's RAM (530 MiB); data_processed what was sent
+        clean_migration(self.L, job_extra={"data_processed": 104857600, "memory_processed": 99614720})
+        rc, text, res = self.check(expect=0)
+        m = res["vms"]["vm1"]["migrations"][0]
+        self.assertEqual(m["data_sent"], 104857600)
+        line = [ln for ln in text.splitlines() if "node1    node2    migration" in ln][0]
+        self.assertIn(" 100.0 ", line)
+        self.assertNotIn("530.0", line)
+
+    def test_mib_falls_back_to_memory_processed(self):
+        clean_migration(self.L, job_extra={"memory_processed": 99614720})
+        rc, text, res = self.check(expect=0)
+        self.assertEqual(res["vms"]["vm1"]["migrations"][0]["data_sent"], 99614720)
+        line = [ln for ln in text.splitlines() if "node1    node2    migration" in ln][0]
+        self.assertIn(" 95.0 ", line)
 
     def test_report_without_json_and_quiet(self):
         clean_migration(self.L)
@@ -284,6 +303,35 @@ class ViolationTests(Base):
         # node1's libvirt view ended 2 alive periods after its last line.
         unk = [i for i in res["vms"]["vm1"]["libvirt_unknown"] if i["host"] == "node1"]
         self.assertEqual(unk[-1]["start"], ns(4000 + 2000))
+
+    def test_silence_in_a_log_is_its_end(self):
+        # node1 dies at ~4200 ms (its lvwatch log goes silent, no "LVWATCH
+        # stopped"); vm1 is started on node2 at 8000; node1 is powered on
+        # again at 15000 and its new lvwatch appends to the same log.  node1's
+        # copy must not look running across the silence (no split by libvirt).
+        L = self.L
+        L.lvwatch_session("node1", 0, 4200, snapshot=[("vm1", "running")], stop=False)
+        L.lvwatch_session("node1", 15000, 20000, snapshot=[])
+        L.lvwatch_session("node2", 0, 20000)
+        L.lv(8000, "node2", "vm1", "STARTED", "BOOTED")
+        rc, text, res = self.check(expect=0)
+        self.assertEqual(res["violations"], [])
+        self.assertEqual(self.kinds(res, "warnings"), ["LVWATCH_SILENT"])
+        lv = res["vms"]["vm1"]["libvirt_running"]
+        # node1's view ends 2 alive periods after its last line (4000 ms)
+        self.assertEqual([(i["host"], i["start"], i["end"]) for i in lv],
+                         [("node1", ns(0), ns(6000)), ("node2", ns(8000), ns(20000))])
+        unk = [(i["start"], i["end"]) for i in res["vms"]["vm1"]["libvirt_unknown"] if i["host"] == "node1"]
+        self.assertIn((ns(6000), ns(15000)), unk)
+        self.assertEqual(res["vms"]["vm1"]["end"]["node1"], {"running": False, "basis": "libvirt"})
+
+    def test_silence_after_lvwatch_stopped_is_no_warning(self):
+        # a clean stop, then a restart later: not a dead host
+        L = self.L
+        L.lvwatch_session("node1", 0, 4200, snapshot=[("vm1", "running")])
+        L.lvwatch_session("node1", 15000, 20000, snapshot=[("vm1", "running")])
+        rc, text, res = self.check(expect=0)
+        self.assertEqual(res["warnings"], [])
 
     def test_libvirtd_restart_in_the_middle(self):
         # node1's libvirtd is down 3000..6000 ms; the VM migrates meanwhile.
@@ -401,6 +449,49 @@ class WindowAndInputTests(Base):
         files = sorted(os.path.join(self.tmp, f) for f in os.listdir(self.tmp))
         out = io.StringIO()
         self.assertEqual(invariants.main(files + ["-q"], out=out), 0)
+
+
+class PerformanceTest(Base):
+    GAPS = 50000
+    LIMIT_S = 20.0
+
+    def test_many_gap_events_are_fast(self):
+        # 50,000 "gap" events (50,001 tick intervals on node1), then a move to
+        # node2: a pairwise scan of the intervals took minutes; a sweep, seconds.
+        step = 4 * MS
+        canary1 = ["%d node1 vm1 connect" % T0, "%d node1 vm1 first 0" % T0]
+        seq = 0
+        t = T0
+        for _ in range(self.GAPS):
+            canary1.append("%d node1 vm1 gap %d %d %d" % (t + step, seq, t, seq + 2))
+            seq += 2
+            t += step
+        end1 = t
+        canary1.append("%d node1 vm1 last %d %d" % (end1 + MS, seq, end1))
+        canary1.append("%d node1 vm1 disconnect" % (end1 + MS))
+        t2 = end1 + 10 * MS
+        canary2 = ["%d node2 vm1 connect" % T0, "%d node2 vm1 first %d" % (t2, seq + 1),
+                   "%d node2 vm1 hb %d" % (t2 + 1000 * MS, seq + 500)]
+        with open(os.path.join(self.tmp, "canary-node1.log"), "w") as f:
+            f.write("\n".join(canary1) + "\n")
+        with open(os.path.join(self.tmp, "canary-node2.log"), "w") as f:
+            f.write("\n".join(canary2) + "\n")
+        jpath = os.path.join(self.tmp, "out.json.result")
+        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "invariants.py"),
+               self.tmp, "--json", jpath, "-q"]
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            self.fail("invariants.py took over 120 s on %d gap events" % self.GAPS)
+        took = time.monotonic() - t0
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertLess(took, self.LIMIT_S, "%d gap events took %.1f s" % (self.GAPS, took))
+        with open(jpath) as f:
+            res = json.load(f)
+        self.assertEqual(len(res["vms"]["vm1"]["ticks_running"]), self.GAPS + 2)
+        migs = res["vms"]["vm1"]["migrations"]
+        self.assertEqual([(m["src"], m["dst"]) for m in migs], [("node1", "node2")])
 
 
 class DetectorsCanFail(unittest.TestCase):

@@ -373,7 +373,7 @@ static int64_t setup_allowance_ms(unsigned abort_after_s)
 {
 	int64_t a = (int64_t)abort_after_s * 1000 * 3;
 
-	return a > 30000 ? a : 30000;
+	return a > 20000 ? a : 20000;
 }
 
 /* Time kept back from the op timeout to cancel and confirm: a tenth,

@@ -136,10 +136,15 @@ grep -q "tcp://node1-mig:49200" "$work/last.log" && ok "migrateuri with %n used"
 check "migrate_from on node1" 0 "$(ra node1 migrate_from OCF_RESKEY_CRM_meta_migrate_source=node2 OCF_RESKEY_CRM_meta_migrate_target=node1)"
 
 # --- a migration whose link is cut -----------------------------------------
-# The migration link is slowed so that the copy lasts, then cut under it.
+# The migration link is slowed so that the copy lasts, then cut under it
+# once the memory copy is under way: when node1 has sent 300 KB more on
+# its migration link than before (the peer connection's setup is a few KB).
 lab_shape node2 mig 1mbit >/dev/null 2>&1 || lab_shape node1 mig 1mbit
+mig_tx() { lab_exec node1 cat /sys/class/net/mig0/statistics/tx_bytes; }
+tx0=$(mig_tx)
+copy_under_way() { [ $(( $(mig_tx) - tx0 )) -gt 300000 ]; }
 (
-	sleep 3
+	lab_wait_for 30 "the memory copy to start" copy_under_way
 	lab_link node2 mig down
 ) &
 cutter=$!

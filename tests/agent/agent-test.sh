@@ -135,6 +135,23 @@ check "migrate back with remoteuri and migrateuri (%n)" 0 \
 grep -q "tcp://node1-mig:49200" "$work/last.log" && ok "migrateuri with %n used" || { not_ok "migrateuri"; show_log; }
 check "migrate_from on node1" 0 "$(ra node1 migrate_from OCF_RESKEY_CRM_meta_migrate_source=node2 OCF_RESKEY_CRM_meta_migrate_target=node1)"
 
+# migration_network: the target's address inside the dedicated link's CIDR,
+# from the resolver. The lab's /etc/hosts (one file shared by the hosts)
+# names only the ring address "nodeN"; list the migration addresses under
+# the node names too, as an operator would.
+for h in node1 node2; do echo "$(lab_mig_addr $h) $h" >> "$LAB_D/hosts"; done
+cidr="$(lab_mig_addr node1 | cut -d. -f1-3).0/24"
+check "migrate_to node2 with migration_network=$cidr" 0 \
+	"$(ra node1 migrate_to OCF_RESKEY_migration_transport=tcp OCF_RESKEY_migration_network=$cidr OCF_RESKEY_CRM_meta_migrate_source=node1 OCF_RESKEY_CRM_meta_migrate_target=node2 OCF_RESKEY_CRM_meta_timeout=60000)"
+grep -q "peer qemu+tcp://$(lab_mig_addr node2)/system, data tcp://$(lab_mig_addr node2)" "$work/last.log" &&
+	ok "peer connection and data both went to node2's migration address" || { not_ok "migration_network URIs"; show_log; }
+check "migrate_from on node2" 0 "$(ra node2 migrate_from OCF_RESKEY_CRM_meta_migrate_source=node1 OCF_RESKEY_CRM_meta_migrate_target=node2)"
+check "migration_network with no address of the target in it: not configured" 6 \
+	"$(ra node2 migrate_to OCF_RESKEY_migration_transport=tcp OCF_RESKEY_migration_network=198.19.200.0/24 OCF_RESKEY_CRM_meta_migrate_source=node2 OCF_RESKEY_CRM_meta_migrate_target=node1)"
+check "migrate_to node1 with migration_network" 0 \
+	"$(ra node2 migrate_to OCF_RESKEY_migration_transport=tcp OCF_RESKEY_migration_network=$cidr OCF_RESKEY_CRM_meta_migrate_source=node2 OCF_RESKEY_CRM_meta_migrate_target=node1 OCF_RESKEY_CRM_meta_timeout=60000)"
+check "migrate_from on node1" 0 "$(ra node1 migrate_from OCF_RESKEY_CRM_meta_migrate_source=node2 OCF_RESKEY_CRM_meta_migrate_target=node1)"
+
 # --- a migration whose link is cut -----------------------------------------
 # The migration link is slowed so that the copy lasts, then cut under it
 # once the memory copy is under way: when node1 has sent 300 KB more on

@@ -14,10 +14,11 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
-# libvirt: the hypervisor API; libxml-2.0: domain XML; pacemaker (headers
+# libvirt: the hypervisor API; libxml-2.0: domain XML; gnutls: SHA-256 of
+# registry records and state files (already linked by libvirt); pacemaker (headers
 # only): OCF codes and the CIB API, whose library is dlopen()ed only when a
 # utilization attribute changes (see agent/ra_utilization.c).
-PKGS := libvirt libxml-2.0
+PKGS := libvirt libxml-2.0 gnutls
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) pacemaker-cib 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl
 LIBCIB_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir pacemaker-cib)/libcib.so 2>/dev/null | awk '/SONAME/ {print $$2}')

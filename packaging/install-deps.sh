@@ -5,7 +5,7 @@ set -eu
 packages=(
 	# build
 	gcc make pkg-config gcc-multilib libc6-dev
-	libvirt-dev libxml2-dev pacemaker-dev libcmocka-dev
+	libvirt-dev libxml2-dev libgnutls28-dev pacemaker-dev libcmocka-dev
 	libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libqb-dev
 	# metadata validation, ocf-tester, the reference agent
 	libxml2-utils resource-agents

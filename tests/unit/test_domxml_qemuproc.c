@@ -112,6 +112,16 @@ static void write_proc(const char *root, const char *pid, const char *const *arg
 	fclose(f);
 }
 
+static void remove_proc(const char *root, const char *pid)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s/cmdline", root, pid);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", root, pid);
+	rmdir(path);
+}
+
 static void test_proc_scan(void **state)
 {
 	char root[] = "/tmp/vmh-proc-XXXXXX";
@@ -130,6 +140,9 @@ static void test_proc_scan(void **state)
 	assert_int_equal(vmh_qemuproc_find(root, "vm2", NULL, &pid), 0);
 	assert_int_equal(vmh_qemuproc_any(root), 1);
 	assert_true(vmh_qemuproc_find("/nonexistent-proc", "vm1", NULL, &pid) < 0);
+	remove_proc(root, "42");
+	remove_proc(root, "4242");
+	rmdir(root);
 }
 
 int main(void)

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "vmh_regstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmh_sha256.h"
+#include "vmh_wire.h"
+
+#define FILE_MAGIC "VMHREGST"
+#define FILE_VERSION 1
+#define FILE_HDR_LEN 56
+#define BODY_MAX ((uint64_t)VMH_WIRE_HDR_LEN + VMH_WIRE_MAX_BODY)
+
+const char *vmh_regstore_fault_str(enum vmh_regstore_fault f)
+{
+	switch (f) {
+	case VMH_REGSTORE_OK: return "ok";
+	case VMH_REGSTORE_BAD_MAGIC: return "not a registry state file (bad magic)";
+	case VMH_REGSTORE_BAD_VERSION: return "unsupported state file version";
+	case VMH_REGSTORE_TRUNCATED: return "truncated";
+	case VMH_REGSTORE_BAD_LENGTH: return "trailing bytes after the body";
+	case VMH_REGSTORE_TOO_LARGE: return "too large";
+	case VMH_REGSTORE_BAD_CHECKSUM: return "checksum mismatch";
+	case VMH_REGSTORE_BAD_CONTENT: return "invalid state content";
+	}
+	return "?";
+}
+
+static void le_put(uint8_t *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t le_get(const uint8_t *p, unsigned bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int vmh_regstore_save(const char *dir, const struct vmh_reg_image *img)
+{
+	uint8_t hdr[FILE_HDR_LEN] = { 0 };
+	char *tmp = NULL, *path = NULL;
+	uint8_t *body;
+	size_t len;
+	int fd, r;
+
+	r = vmh_wire_encode_image(img, &body, &len);
+	if (r < 0)
+		return r;
+	memcpy(hdr, FILE_MAGIC, 8);
+	le_put(hdr + 8, FILE_VERSION, 2);
+	le_put(hdr + 16, len, 8);
+	vmh_sha256(body, len, hdr + 24);
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, VMH_REGSTORE_FILE) < 0) {
+		tmp = NULL;
+		r = -ENOMEM;
+		goto out_body;
+	}
+	if (asprintf(&path, "%s/%s", dir, VMH_REGSTORE_FILE) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto out_body;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
+	if (fd < 0) {
+		r = -errno;
+		goto out_body;
+	}
+	r = write_all(fd, hdr, sizeof(hdr));
+	if (r == 0)
+		r = write_all(fd, body, len);
+	/* The data must be on disk before the name points at it. */
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		goto out_body;
+	}
+	/* And the rename itself must survive a crash. */
+	r = fsync_dir(dir);
+out_body:
+	free(tmp);
+	free(path);
+	free(body);
+	return r;
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *out_len,
+		     enum vmh_regstore_fault *fault)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out_fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out_fd;
+	}
+	if ((uint64_t)st.st_size > FILE_HDR_LEN + BODY_MAX) {
+		*fault = VMH_REGSTORE_TOO_LARGE;
+		r = -EBADMSG;
+		goto out_fd;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out_fd;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			free(buf);
+			goto out_fd;
+		}
+		if (n == 0)
+			break;		/* shrank under us: judged as truncated */
+		got += (size_t)n;
+	}
+	*out = buf;
+	*out_len = got;
+out_fd:
+	close(fd);
+	return r;
+}
+
+int vmh_regstore_load(const char *dir, struct vmh_reg_image *img, enum vmh_regstore_fault *fault)
+{
+	uint8_t digest[VMH_SHA256_LEN];
+	enum vmh_regstore_fault f = VMH_REGSTORE_OK;
+	uint8_t *buf = NULL;
+	char *path;
+	uint64_t body_len;
+	size_t len = 0;
+	int r;
+
+	memset(img, 0, sizeof(*img));
+	if (asprintf(&path, "%s/%s", dir, VMH_REGSTORE_FILE) < 0)
+		return -ENOMEM;
+	r = read_file(path, &buf, &len, &f);
+	free(path);
+	if (r < 0)
+		goto out;
+	r = -EBADMSG;
+	if (memcmp(buf, FILE_MAGIC, len < 8 ? len : 8) != 0) {
+		f = VMH_REGSTORE_BAD_MAGIC;
+		goto out;
+	}
+	if (len < FILE_HDR_LEN) {
+		f = VMH_REGSTORE_TRUNCATED;
+		goto out;
+	}
+	if (le_get(buf + 8, 2) != FILE_VERSION) {
+		f = VMH_REGSTORE_BAD_VERSION;
+		goto out;
+	}
+	body_len = le_get(buf + 16, 8);
+	if (body_len > BODY_MAX) {
+		f = VMH_REGSTORE_TOO_LARGE;
+		goto out;
+	}
+	if (body_len > len - FILE_HDR_LEN) {
+		f = VMH_REGSTORE_TRUNCATED;
+		goto out;
+	}
+	if (body_len < len - FILE_HDR_LEN) {
+		f = VMH_REGSTORE_BAD_LENGTH;
+		goto out;
+	}
+	vmh_sha256(buf + FILE_HDR_LEN, (size_t)body_len, digest);
+	if (memcmp(digest, buf + 24, sizeof(digest)) != 0) {
+		f = VMH_REGSTORE_BAD_CHECKSUM;
+		goto out;
+	}
+	r = vmh_wire_decode_image(buf + FILE_HDR_LEN, (size_t)body_len, img);
+	if (r == -ENOMEM)
+		goto out;
+	if (r < 0) {
+		f = VMH_REGSTORE_BAD_CONTENT;
+		r = -EBADMSG;
+	}
+out:
+	free(buf);
+	if (fault)
+		*fault = f;
+	return r;
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "vmh_domxml.h"
+#include "vmh_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,46 +108,16 @@ out_doc:
 
 int vmh_domxml_load(const char *path, struct vmh_domxml *out)
 {
-	struct stat st;
 	char *buf;
-	size_t got = 0;
-	int fd, r;
+	size_t len;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out_fd;
-	}
-	if ((unsigned long long)st.st_size > VMH_DOMXML_MAX_BYTES) {
-		r = -EFBIG;
-		goto out_fd;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out_fd;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	r = vmh_domxml_parse(buf, got, out);
+	r = vmh_file_read(path, VMH_DOMXML_MAX_BYTES, &buf, &len);
+	if (r < 0)
+		return r;
+	r = vmh_domxml_parse(buf, len, out);
 	free(buf);
-out_fd:
-	close(fd);
 	return r;
 }
 

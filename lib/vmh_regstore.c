@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmh_file.h"
 #include "vmh_sha256.h"
 #include "vmh_wire.h"
 
@@ -131,50 +132,12 @@ out_body:
 static int read_file(const char *path, uint8_t **out, size_t *out_len,
 		     enum vmh_regstore_fault *fault)
 {
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd, r = 0;
+	int r = vmh_file_read(path, FILE_HDR_LEN + BODY_MAX, (char **)out, out_len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out_fd;
-	}
-	if ((uint64_t)st.st_size > FILE_HDR_LEN + BODY_MAX) {
+	if (r == -EFBIG) {
 		*fault = VMH_REGSTORE_TOO_LARGE;
-		r = -EBADMSG;
-		goto out_fd;
+		return -EBADMSG;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out_fd;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			goto out_fd;
-		}
-		if (n == 0)
-			break;		/* shrank under us: judged as truncated */
-		got += (size_t)n;
-	}
-	*out = buf;
-	*out_len = got;
-out_fd:
-	close(fd);
 	return r;
 }
 

@@ -120,7 +120,7 @@ static enum vmh_dom_state map_state(int state)
 
 int vmh_virt_dom_status_of(virDomainPtr dom, struct vmh_dom_status *st)
 {
-	int state, reason, persistent;
+	int state, reason;
 
 	memset(st, 0, sizeof(*st));
 	if (virDomainGetState(dom, &state, &reason, 0) < 0) {
@@ -132,8 +132,6 @@ int vmh_virt_dom_status_of(virDomainPtr dom, struct vmh_dom_status *st)
 	}
 	st->state = map_state(state);
 	st->reason = reason;
-	persistent = virDomainIsPersistent(dom);
-	st->persistent = persistent == 1;
 	return 0;
 }
 

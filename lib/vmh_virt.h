@@ -33,7 +33,6 @@ enum vmh_dom_state {
 struct vmh_dom_status {
 	enum vmh_dom_state state;
 	int reason;		/* libvirt's reason for state */
-	bool persistent;
 };
 
 /* uri NULL: libvirt's default. 0 or -EIO (vmh_virt_error() says why). */

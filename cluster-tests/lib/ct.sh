@@ -95,18 +95,6 @@ ct_tap() { # ok|not_ok TEXT [DETAIL...]
 ct_ok() { ct_tap ok "$CT_SC: $1"; }
 ct_fail() { local t=$1; shift; ct_tap not_ok "$CT_SC: $t" "$@"; }
 ct_skip() { ct_tap skip "$CT_SC: $1" "$2"; }
-# close every fd > 2 of the current (sub)shell (as lab.sh does for its
-# daemons): a daemon must hold no pipe of a $(...) nor any lock fd
-ct_closefds() {
-    local f n fds=()
-    for f in "/proc/$BASHPID/fd/"*; do
-        n=${f##*/}
-        [[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && fds+=("$n")
-    done
-    for n in "${fds[@]}"; do eval "exec $n>&-"; done
-    return 0
-}
-
 # ct_poll TIMEOUT_S INTERVAL_S DESCRIPTION CMD...: poll CMD every
 # INTERVAL until it succeeds; 1 on timeout (logged). Each attempt runs in
 # the current shell (CMD must be quick: crm_mon, a file test...).
@@ -257,14 +245,14 @@ ct_obs_start() {
     pid=$(lab_host_pid "$h" 2>/dev/null) || return 1
     lab_exec "$h" mkdir -p /run/ct /run/canary || return 1
     (
-        ct_closefds
+        _lab_closefds
         exec nsenter -t "$pid" -n -m -u -p -- setsid -f env -i PATH="$LAB_PATH" LANG=C.UTF-8 \
             sh -c 'echo $$ >/run/ct/collect.pid; exec "$@"' sh \
             "$CT_COLLECT" --host "$lbl" --dir /run/canary --log "$CT_OBS/canary-$lbl.log" \
             --decimal --gap-ms "$CT_GAP_MS"
     ) </dev/null >>"$LAB_D/$h/log/ct-collect.out" 2>&1 || return 1
     (
-        ct_closefds
+        _lab_closefds
         exec nsenter -t "$pid" -n -m -u -p -- setsid -f env -i PATH="$LAB_PATH" LANG=C.UTF-8 \
             sh -c 'echo $$ >/run/ct/lvwatch.pid; exec "$@"' sh \
             "$CT_LVWATCH" --host "$lbl" --log "$CT_OBS/lvwatch-$lbl.log"

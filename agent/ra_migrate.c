@@ -50,10 +50,9 @@ struct migration {
 	/* the latest job statistics, read by the poller thread: a query
 	 * can block while QEMU is wedged (see cancel()) */
 	struct progress {
-		unsigned long long processed, remaining, total, dirty_bps, bps, iteration;
+		unsigned long long processed, remaining, dirty_bps, bps, iteration;
 		bool active;
 	} latest;
-	int64_t latest_at;	/* when latest was read, 0: never */
 	int64_t progress_at;	/* when processed last grew, 0: not yet */
 
 	/* from the JOB_COMPLETED event */
@@ -219,7 +218,6 @@ static void read_progress(virDomainPtr dom, struct progress *pr)
 	pr->active = type == VIR_DOMAIN_JOB_UNBOUNDED || type == VIR_DOMAIN_JOB_BOUNDED;
 	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, &pr->processed);
 	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING, &pr->remaining);
-	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL, &pr->total);
 	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_BPS, &pr->bps);
 	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &pr->iteration);
 	virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, &page);
@@ -259,7 +257,6 @@ static void *poller_thread(void *arg)
 			m->latest = pr;
 		else
 			m->latest.active = false;
-		m->latest_at = vmh_now_ms();
 		done = m->done;
 		pthread_mutex_unlock(&m->lock);
 		if (done)

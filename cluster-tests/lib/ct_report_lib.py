@@ -12,10 +12,15 @@ SUSPENDED MIGRATED, first 9018 on the target, activation gap 15.6 ms; the
 guest itself went on, it is its output line that is missing). Step 2 is
 then accepted; anything else (0 or negative: the guest went back; > 2:
 ticks lost) is not.
+
+"Within one tick period" is measured with this host's jitter: the canary's
+tick intervals reach 4.3 ms at p99 and 10.4 ms at p99.9 here
+(cluster-tests/canary NOTE), and step-1 moves show 0.9-6.6 ms between the
+last tick line and the pause. A CI run saw the cut line at 2.71 ms, past a
+2.5 ms window; the window is the p99.9 tick interval.
 """
 
-TICK_MS = 2.0          # the canaries' tick period (canary-domain's default)
-SLACK_MS = 0.5         # event stamping: lvwatch and the collector differ
+JITTER_MS = 10.5       # p99.9 tick interval of the canary on this host, rounded up
 
 
 def seq_step(m):
@@ -25,10 +30,10 @@ def seq_step(m):
 
 
 def line_cut_by_pause(m):
-    """the source paused within one tick period after its last tick line"""
+    """the source paused while its next tick line could be on its way"""
     pause, last = m.get("src_pause"), m.get("src_last_tick")
     return pause is not None and last is not None and \
-        0 <= (pause - last) / 1e6 < TICK_MS + SLACK_MS
+        0 <= (pause - last) / 1e6 < JITTER_MS
 
 
 def seq_ok(m):

@@ -279,6 +279,7 @@ int vmh_reg_membership(struct vmh_registry *reg, uint64_t ring, const uint32_t *
 	memcpy(reg->members, next, n_next * sizeof(*next));
 	reg->n_members = n_next;
 	reg->st.ring = ring;
+	reg->change_ring = ring;
 	reg->used = true;
 	reg->in_config = is_member(reg, reg->st.author);
 	reg->syncing = true;

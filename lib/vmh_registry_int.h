@@ -54,6 +54,8 @@ struct vmh_registry {
 	/* Sync round: started by MEMBERSHIP, running once SYNC_START is
 	 * delivered, done when every member's SYNC is. */
 	bool syncing;
+	uint64_t change_ring;		/* ring given with the last membership:
+					 * it marks the departures of that change */
 	bool round_started;
 	uint64_t round;
 	bool awaited[VMH_REG_MAX_NODES];	/* by index in members */

@@ -24,13 +24,33 @@ enum vmh_reg_reason vmh_regsync_start(struct vmh_registry *reg, uint32_t sender,
 		return VMH_REG_R_STALE_ROUND;
 	if (sender != reg->members[0])
 		return VMH_REG_R_NOT_LEADER;
-	if (msg->ring != reg->st.ring)
+	/*
+	 * corosync does not tell every member the ring of a CPG change at the
+	 * same point of its stream: a member may still hold the previous
+	 * ring's id when the change is delivered (seen with corosync 3.1: the
+	 * totem notification can come after the CPG change). So the leader's
+	 * SYNC_START names the ring for everyone: a member whose own view is
+	 * newer refuses it (the leader sends a new SYNC_START when it learns
+	 * the newer ring), a member whose view is older adopts it, departures
+	 * of this change included, so every replica keys the change alike.
+	 */
+	if (msg->ring < reg->st.ring)
 		return VMH_REG_R_STALE_ROUND;
 	memcpy(list, msg->members, n * sizeof(*list));
 	vmh_regint_sort_unique(list, &n);
 	/* Sent for another membership: a newer SYNC_START will follow. */
 	if (n != reg->n_members || memcmp(list, reg->members, n * sizeof(*list)) != 0)
 		return VMH_REG_R_STALE_ROUND;
+	if (msg->ring != reg->st.ring) {
+		for (size_t i = 0; i < reg->st.n_nodes; i++) {
+			struct vmh_node_info *node = &reg->st.nodes[i];
+
+			if (!node->member && node->left == reg->change_ring)
+				node->left = msg->ring;
+		}
+		reg->st.ring = msg->ring;
+		reg->change_ring = msg->ring;
+	}
 	reg->round_started = true;
 	reg->round = msg->round;
 	memset(reg->awaited, 0, sizeof(reg->awaited));

@@ -21,6 +21,13 @@ PKG_CONFIG ?= pkg-config
 PKGS := libvirt libxml-2.0 gnutls
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) pacemaker-cib 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl
+# vmhandoffd only: libcpg (the registry's agreed-order messages), libquorum
+# (corosync's quorum), libcmap (the node list: ids, names), and
+# pacemaker-fencing (libstonithd: the fencing history that allows a
+# takeover from a lost node), libsystemd (sd_notify: Type=notify).
+HELPER_PKGS := libcpg libquorum libcmap pacemaker-fencing libsystemd
+HELPER_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HELPER_PKGS) 2>/dev/null)
+HELPER_LIBS := $(shell $(PKG_CONFIG) --libs $(HELPER_PKGS) 2>/dev/null)
 LIBCIB_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir pacemaker-cib)/libcib.so 2>/dev/null | awk '/SONAME/ {print $$2}')
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
@@ -43,6 +50,12 @@ LIBVMH := $(B)/libvmhandoff.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(B)/%.o) $(B)/agent/ra_metadata.o
 RA_BIN := $(B)/agent/vmhandoff-ra
+HELPER_SRCS := $(wildcard helper/*.c)
+HELPER_OBJS := $(HELPER_SRCS:%.c=$(B)/%.o)
+HELPER_BIN := $(B)/helper/vmhandoffd
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
+CLI_BIN := $(B)/cli/vmhandoff
 METADATA := ra-metadata/VirtualDomain.xml
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -50,11 +63,13 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 .PHONY: all check deps unit-check metadata-check agent-check cluster-check \
 	install clean bench demo demo-down cluster-soak
 
-all: $(RA_BIN) canary tools
+all: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN) canary tools
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(VMH_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(HELPER_OBJS): VMH_CFLAGS += $(HELPER_CFLAGS)
 
 $(B)/agent/ra_metadata.o: agent/ra_metadata.S $(METADATA)
 	@mkdir -p $(@D)
@@ -65,6 +80,12 @@ $(LIBVMH): $(LIB_OBJS)
 
 $(RA_BIN): $(AGENT_OBJS) $(LIBVMH)
 	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIBVMH) $(PKG_LIBS)
+
+$(HELPER_BIN): $(HELPER_OBJS) $(LIBVMH)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(LIBVMH) $(PKG_LIBS) $(HELPER_LIBS)
+
+$(CLI_BIN): $(CLI_OBJS) $(LIBVMH)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBVMH) $(PKG_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBVMH)
 	@mkdir -p $(@D)
@@ -107,14 +128,16 @@ check: deps
 	-$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
 	tests/summarize $(B)/results
 
-install: $(RA_BIN)
-	install -d $(DESTDIR)$(OCF_RA_DIR)
+install: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN)
+	install -d $(DESTDIR)$(OCF_RA_DIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(RA_BIN) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
+	install -m 0755 $(HELPER_BIN) $(DESTDIR)$(SBINDIR)/vmhandoffd
+	install -m 0755 $(CLI_BIN) $(DESTDIR)$(SBINDIR)/vmhandoff
 
 clean: canary-clean clean-tools
 	rm -rf $(B)
 
--include $(LIB_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(HELPER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
 bench: all
 	RUNS=$${RUNS:-30} bench/monitor-bench.sh

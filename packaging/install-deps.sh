@@ -7,6 +7,7 @@ packages=(
 	gcc make pkg-config gcc-multilib libc6-dev
 	libvirt-dev libxml2-dev libgnutls28-dev pacemaker-dev libcmocka-dev
 	libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libqb-dev
+	libsystemd-dev
 	# metadata validation, ocf-tester, the reference agent
 	libxml2-utils resource-agents
 	# the simulated hosts of the agent and cluster tests

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmhandoffd's libvirt side: one connection on the daemon's event loop,
+ * lifecycle events into the registry (hd_reg_dom_*), and the three things
+ * the registry makes us do to a domain: pause, resume, destroy.
+ *
+ * The connection has keepalive on; when libvirtd goes away a timer
+ * reconnects every second, and a sweep after each reconnect catches up on
+ * the events that were lost meanwhile.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/virterror.h>
+
+#include "hd.h"
+#include "vmh_log.h"
+#include "vmh_virt.h"
+
+static void virt_retry_cb(int timer, void *opaque);
+
+void hd_virt_schedule_retry(struct hd *hd)
+{
+	if (hd->virt_retry_timer < 0)
+		hd->virt_retry_timer = virEventAddTimeout(1000, virt_retry_cb, hd, NULL);
+}
+
+static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	struct hd *hd = opaque;
+	const char *name = virDomainGetName(dom);
+
+	(void)conn;
+	if (!name)
+		return 0;
+	vmh_log(VMH_LOG_DEBUG, "%s: libvirt event %d detail %d", name, event, detail);
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STARTED:
+	case VIR_DOMAIN_EVENT_RESUMED:
+		if (hd_virt_state(hd, name) == VIR_DOMAIN_RUNNING)
+			hd_reg_dom_running(hd, name);
+		break;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		/* the end of an incoming migration with VIR_MIGRATE_PAUSED */
+		if (detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+			hd_reg_dom_paused_incoming(hd, name);
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		hd_reg_dom_gone(hd, name, detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+	struct hd *hd = opaque;
+
+	(void)conn;
+	vmh_log(VMH_LOG_WARNING, "libvirt connection closed (reason %d): reconnecting", reason);
+	/* unref outside libvirt's callback */
+	hd_virt_schedule_retry(hd);
+}
+
+int hd_virt_connect(struct hd *hd)
+{
+	virConnectPtr conn = virConnectOpen(hd->cfg.libvirt_uri);
+
+	if (!conn) {
+		vmh_log(VMH_LOG_DEBUG, "libvirt %s: %s", hd->cfg.libvirt_uri, vmh_virt_error());
+		return -1;
+	}
+	if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+		vmh_log(VMH_LOG_WARNING, "libvirt keepalive: %s", vmh_virt_error());
+	hd->lifecycle_cb = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+							    VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb),
+							    hd, NULL);
+	if (hd->lifecycle_cb < 0 ||
+	    virConnectRegisterCloseCallback(conn, close_cb, hd, NULL) < 0) {
+		vmh_log(VMH_LOG_ERR, "libvirt events: %s", vmh_virt_error());
+		virConnectClose(conn);
+		return -1;
+	}
+	hd->conn = conn;
+	vmh_log(VMH_LOG_NOTICE, "connected to libvirt (%s)", hd->cfg.libvirt_uri);
+	hd_reg_sweep(hd);
+	return 0;
+}
+
+void hd_virt_disconnect(struct hd *hd)
+{
+	if (!hd->conn)
+		return;
+	if (hd->lifecycle_cb >= 0)
+		virConnectDomainEventDeregisterAny(hd->conn, hd->lifecycle_cb);
+	virConnectUnregisterCloseCallback(hd->conn, close_cb);
+	virConnectClose(hd->conn);
+	hd->conn = NULL;
+	hd->lifecycle_cb = -1;
+}
+
+static void virt_retry_cb(int timer, void *opaque)
+{
+	struct hd *hd = opaque;
+
+	virEventRemoveTimeout(timer);
+	hd->virt_retry_timer = -1;
+	if (hd->conn && virConnectIsAlive(hd->conn) == 1)
+		return;
+	hd_virt_disconnect(hd);
+	if (hd_virt_connect(hd) < 0)
+		hd_virt_schedule_retry(hd);
+}
+
+static virDomainPtr lookup(struct hd *hd, const char *vm)
+{
+	if (!hd->conn)
+		return NULL;
+	return virDomainLookupByName(hd->conn, vm);
+}
+
+int hd_virt_state_reason(struct hd *hd, const char *vm, int *reason)
+{
+	virDomainPtr dom;
+	int state = -1, r;
+
+	if (!hd->conn)
+		return -2;
+	dom = lookup(hd, vm);
+	if (!dom)
+		return vmh_virt_error_code() == VIR_ERR_NO_DOMAIN ? -1 : -2;
+	r = virDomainGetState(dom, &state, reason, 0);
+	virDomainFree(dom);
+	if (r < 0)
+		return vmh_virt_error_code() == VIR_ERR_NO_DOMAIN ? -1 : -2;
+	return state;
+}
+
+int hd_virt_state(struct hd *hd, const char *vm)
+{
+	int reason;
+
+	return hd_virt_state_reason(hd, vm, &reason);
+}
+
+enum dom_action { A_PAUSE, A_RESUME, A_DESTROY };
+
+static int act(struct hd *hd, const char *vm, enum dom_action a, const char *why)
+{
+	static const char *const verb[] = { "paused", "resumed", "destroyed" };
+	virDomainPtr dom = lookup(hd, vm);
+	int state = -1, reason, r = 0;
+
+	if (!dom) {
+		if (vmh_virt_error_code() == VIR_ERR_NO_DOMAIN || !hd->conn)
+			vmh_log(a == A_DESTROY ? VMH_LOG_DEBUG : VMH_LOG_WARNING,
+				"%s: not %s (%s): %s", vm, verb[a], why,
+				hd->conn ? "no such domain here" : "no libvirt connection");
+		return a == A_DESTROY && hd->conn ? 0 : -1;
+	}
+	if (virDomainGetState(dom, &state, &reason, 0) < 0)
+		state = -1;
+	switch (a) {
+	case A_PAUSE:
+		if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED)
+			r = virDomainSuspend(dom);
+		break;
+	case A_RESUME:
+		if (state == VIR_DOMAIN_PAUSED)
+			r = virDomainResume(dom);
+		break;
+	case A_DESTROY:
+		r = virDomainDestroy(dom);
+		break;
+	}
+	if (r < 0)
+		vmh_log(VMH_LOG_ERR, "%s: could not be %s (%s): %s", vm, verb[a], why, vmh_virt_error());
+	else
+		vmh_log(VMH_LOG_NOTICE, "%s: %s (%s)", vm, verb[a], why);
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+int hd_virt_pause(struct hd *hd, const char *vm, const char *why)
+{
+	return act(hd, vm, A_PAUSE, why);
+}
+
+int hd_virt_resume(struct hd *hd, const char *vm, const char *why)
+{
+	return act(hd, vm, A_RESUME, why);
+}
+
+int hd_virt_destroy(struct hd *hd, const char *vm, const char *why)
+{
+	return act(hd, vm, A_DESTROY, why);
+}
+
+int hd_virt_active(struct hd *hd, char ***names, size_t *n)
+{
+	virDomainPtr *doms = NULL;
+	int count;
+	char **out;
+
+	*names = NULL;
+	*n = 0;
+	if (!hd->conn)
+		return -1;
+	count = virConnectListAllDomains(hd->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (count < 0)
+		return -1;
+	out = calloc((size_t)count + 1, sizeof(*out));
+	for (int i = 0; i < count; i++) {
+		if (out) {
+			const char *name = virDomainGetName(doms[i]);
+
+			if (name && (out[*n] = strdup(name)))
+				(*n)++;
+		}
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	*names = out;
+	return out ? 0 : -1;
+}
+
+int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p)
+{
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, type = 0, r;
+	virDomainPtr dom = lookup(hd, vm);
+	unsigned long long v;
+
+	if (!dom)
+		return -1;
+	r = virDomainGetJobStats(dom, &type, &params, &nparams, 0);
+	virDomainFree(dom);
+	if (r < 0 || type == VIR_DOMAIN_JOB_NONE) {
+		virTypedParamsFree(params, nparams);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	snprintf(p->vm, sizeof(p->vm), "%s", vm);
+#define GET(key, field) \
+	if (virTypedParamsGetULLong(params, nparams, key, &v) == 1) \
+		p->field = v
+	GET(VIR_DOMAIN_JOB_TIME_ELAPSED, elapsed_ms);
+	GET(VIR_DOMAIN_JOB_DATA_TOTAL, data_total);
+	GET(VIR_DOMAIN_JOB_DATA_PROCESSED, data_processed);
+	GET(VIR_DOMAIN_JOB_DATA_REMAINING, data_remaining);
+	GET(VIR_DOMAIN_JOB_MEMORY_BPS, mem_bps);
+	GET(VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, dirty_rate);
+	GET(VIR_DOMAIN_JOB_DOWNTIME, downtime_ms);
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
+		p->iteration = (uint32_t)v;
+#undef GET
+	virTypedParamsFree(params, nparams);
+	return 0;
+}

@@ -50,7 +50,7 @@ static ra_rc ra_usage(struct ra *ra);
 
 static const struct action actions[] = {
 	{ "start", ra_start, PARAMS_STRICT, 90000, NULL },
-	{ "stop", ra_stop, PARAMS_LENIENT, 90000, ra_stop_without_libvirt },
+	{ "stop", ra_stop, PARAMS_LENIENT, 90000, ra_stop_fallback },
 	{ "monitor", ra_monitor, PARAMS_LENIENT, 30000, ra_monitor_without_libvirt },
 	{ "status", ra_monitor, PARAMS_LENIENT, 30000, ra_monitor_without_libvirt },
 	{ "migrate_to", ra_migrate_to, PARAMS_STRICT, 120000, NULL },
@@ -130,6 +130,21 @@ static const struct action *find_action(const char *name)
 	return NULL;
 }
 
+/* Answer a little before pacemaker's own timeout fires (a tenth of it,
+ * 1 s to 5 s): a reasoned error beats a timeout (which for stop means
+ * fencing). */
+static int64_t watchdog_margin_ms(int64_t timeout_ms)
+{
+	return vmh_share_ms(timeout_ms, 10, 1000, 5000);
+}
+
+int64_t ra_time_left_ms(const struct ra *ra, int64_t reserve_ms)
+{
+	int64_t left = vmh_ms_left(ra->answer_by_ms) - reserve_ms;
+
+	return left > 0 ? left : 0;
+}
+
 static void setup_context(struct ra *ra, const struct action *a)
 {
 	const char *s = getenv("OCF_RESKEY_CRM_meta_timeout");
@@ -141,6 +156,7 @@ static void setup_context(struct ra *ra, const struct action *a)
 	if (s && vmh_parse_uint(s, 1, 86400000, &v) == 0)
 		ra->timeout_ms = v;
 	ra->deadline_ms = vmh_now_ms() + ra->timeout_ms;
+	ra->answer_by_ms = ra->deadline_ms - watchdog_margin_ms(ra->timeout_ms);
 	ra->probe = strcmp(a->name, "monitor") == 0 &&
 		    (!interval || strcmp(interval, "0") == 0);
 	ra->proc_root = getenv("VMH_PROC_ROOT") ? getenv("VMH_PROC_ROOT") : "/proc";
@@ -189,18 +205,10 @@ static void *action_thread(void *arg)
 	return NULL;
 }
 
-/* Answer a little before pacemaker's own timeout fires (a tenth of it,
- * 1 s to 5 s): a reasoned error beats a timeout (which for stop means
- * fencing). */
-static int64_t watchdog_margin_ms(int64_t timeout_ms)
-{
-	return vmh_share_ms(timeout_ms, 10, 1000, 5000);
-}
-
 static ra_rc run_with_watchdog(struct ra *ra, const struct action *a)
 {
 	struct run_state rs = { .ra = ra, .a = a };
-	int64_t until = ra->deadline_ms - watchdog_margin_ms(ra->timeout_ms);
+	int64_t until = ra->answer_by_ms;
 	pthread_t tid;
 	ra_rc rc;
 

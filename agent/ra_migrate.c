@@ -9,6 +9,16 @@
  * that a cut link costs a failed migrate_to with the VM still running on
  * the source, not an op timeout followed by a destroy and a cold boot.
  *
+ * With registry=true (vmhandoffd), the migration is a handoff: BEGIN in
+ * the registry first (which also gives the target's migration-link
+ * address), then the migration with VIR_MIGRATE_PAUSED, so that the
+ * destination holds the complete state but stays paused until its
+ * vmhandoffd sees HANDOFF_COMMIT delivered and resumes it; then COMMIT
+ * (after success) or ABORT (after a failure or a cancel, on whose delivery
+ * vmhandoffd resumes the source copy). migrate_from waits for the commit.
+ * The agent never resumes either copy itself: whichever of the source's
+ * and the destination's record is delivered first decides, everywhere.
+ *
  * NOTE after a cancel, libvirt's source side still tells the target to
  * clean up (Finish) over the peer connection; with the link cut that RPC
  * waits for libvirtd's keepalive, and the migrate call returns only then.
@@ -40,6 +50,7 @@ struct migration {
 	virTypedParameterPtr params;
 	int nparams;
 	unsigned long flags;
+	int64_t settle_by;	/* cancel() gives up waiting at this time */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -96,9 +107,19 @@ static void job_completed_cb(virConnectPtr conn, virDomainPtr dom,
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Did the user choose the migration link (or its URIs) by parameters? */
+static bool link_configured(const struct vmh_params *p)
+{
+	return p->migrateuri || p->migrate_options_uri || p->migration_network_suffix ||
+	       p->migration_network;
+}
+
 /* Where the migration goes: the peer URI and the data URI, by the rules
- * of VirtualDomain, except that migration_network (a CIDR) wins. */
-static ra_rc build_uris(struct ra *ra, const char *target, struct migration *m)
+ * of VirtualDomain, except that migration_network (a CIDR) wins. link_addr
+ * (the target's address published to the registry, NULL: none) counts as
+ * migration_network's answer when the user configured no link. */
+static ra_rc build_uris(struct ra *ra, const char *target, const char *link_addr,
+			struct migration *m)
 {
 	const struct vmh_params *p = &ra->p;
 	char *hypervisor = virConnectGetURI(vmh_virt_conn(ra->virt));
@@ -125,7 +146,12 @@ static ra_rc build_uris(struct ra *ra, const char *target, struct migration *m)
 			goto out;
 		}
 		host = strdup(addr);
+	} else if (link_addr && !link_configured(p)) {
+		vmh_log(VMH_LOG_INFO, "%s: migrating over %s, the address %s published to the "
+			"registry", ra->dom_name, link_addr, target);
+		host = strdup(link_addr);
 	} else {
+		link_addr = NULL;
 		host = vmh_uri_suffixed_host(target, p->migration_network_suffix);
 	}
 	if (!host)
@@ -148,7 +174,7 @@ static ra_rc build_uris(struct ra *ra, const char *target, struct migration *m)
 		m->miguri = vmh_uri_subst_node(p->migrateuri, host);
 	else if (p->migrate_options_uri)
 		m->miguri = vmh_uri_subst_node(p->migrate_options_uri, host);
-	else if (p->migration_network || p->migration_network_suffix)
+	else if (p->migration_network || p->migration_network_suffix || link_addr)
 		m->miguri = vmh_uri_migration(host, p->migrateport);
 	/* else: libvirt uses the target's migration_host / hostname */
 	rc = PCMK_OCF_OK;
@@ -185,7 +211,11 @@ static int build_params(struct ra *ra, struct migration *m)
 	if (p->migration_tls)
 		m->flags |= VIR_MIGRATE_TLS;
 	if (p->migration_postcopy)
-		m->flags |= VIR_MIGRATE_POSTCOPY;
+		m->flags |= VIR_MIGRATE_POSTCOPY;	/* refused with registry=true */
+	/* The destination stays paused: its vmhandoffd resumes it when the
+	 * commit is delivered, never libvirt's Finish step. */
+	if (p->registry)
+		m->flags |= VIR_MIGRATE_PAUSED;
 	if (p->migration_compression) {
 		const char *s = p->migration_compression;
 
@@ -326,7 +356,7 @@ static void cancel(struct ra *ra, struct migration *m, const char *target)
 	pthread_attr_destroy(&attr);
 	for (;;) {
 		struct vmh_dom_status st;
-		int64_t stop_at = ra->deadline_ms - 1500;
+		int64_t stop_at = m->settle_by;
 
 		if (wait_done(m, 200))
 			return;
@@ -380,6 +410,24 @@ static int64_t cancel_reserve_ms(int64_t timeout_ms)
 	return vmh_share_ms(timeout_ms, 10, 5000, 15000);
 }
 
+/* registry=true: time kept back from the op timeout to settle the handoff
+ * after a failed or cancelled migration (ABORT, then seeing the source run
+ * again): a tenth, 3 s to 10 s. */
+static int64_t handoff_reserve_ms(int64_t timeout_ms)
+{
+	return vmh_share_ms(timeout_ms, 10, 3000, 10000);
+}
+
+/* BEGIN is one record delivered in the registry: a tenth of the op, 2 s
+ * to 10 s. */
+static int64_t begin_budget_ms(struct ra *ra)
+{
+	int64_t share = vmh_share_ms(ra->timeout_ms, 10, 2000, 10000);
+	int64_t left = ra_time_left_ms(ra, 0);
+
+	return share < left ? share : left;
+}
+
 /* After a failed or cancelled migration: where is the domain now? */
 static ra_rc report_failure(struct ra *ra, const char *target, const char *why)
 {
@@ -397,16 +445,72 @@ static ra_rc report_failure(struct ra *ra, const char *target, const char *why)
 	return PCMK_OCF_UNKNOWN_ERROR;
 }
 
+static bool running_or_gone(const struct vmh_dom_status *st)
+{
+	return st->state == VMH_DOM_RUNNING || ra_state_gone(st);
+}
+
+/*
+ * registry=true, after the migrate call failed or was cancelled: ABORT.
+ * Delivered, it makes vmhandoffd resume the source copy, which the agent
+ * never does itself (a commit of the target may have been delivered
+ * first); it waits a little for that, so that a probe right after sees
+ * the domain running. Refused because the target's commit came first:
+ * the target holds the whole state and runs, and the migration succeeded
+ * after all. Otherwise the copies stay as they are, paused where they
+ * are paused, until the registry decides.
+ */
+static ra_rc handoff_failed(struct ra *ra, const struct ra_handoff *h, const char *why)
+{
+	struct vmh_dom_status st = { .state = VMH_DOM_UNKNOWN };
+	int64_t wait_ms;
+
+	switch (ra_registry_abort(ra, h, ra_time_left_ms(ra, 1000))) {
+	case RA_COMMIT_WON:
+		vmh_log(VMH_LOG_NOTICE, "%s: migrated to %s after all (the migrate call said: %s)",
+			ra->dom_name, h->target, why);
+		return PCMK_OCF_OK;
+	case RA_ABORTED:
+		wait_ms = ra_time_left_ms(ra, 0);
+		if (wait_ms > 3000)
+			wait_ms = 3000;
+		if (vmh_virt_wait(ra->virt, ra->dom_name, running_or_gone, vmh_now_ms() + wait_ms,
+				  &st) < 0)
+			vmh_log(VMH_LOG_WARNING, "%s: vmhandoffd has not resumed it within %lld ms "
+				"(it is %s)", ra->dom_name, (long long)wait_ms,
+				vmh_dom_state_name(st.state));
+		break;
+	case RA_UNDECIDED:
+		break;
+	}
+	return report_failure(ra, h->target, why);
+}
+
+/* The end of a migrate call that failed (or was cancelled) for why. */
+static ra_rc migration_failed(struct ra *ra, const struct ra_handoff *h, const char *target,
+			      const char *why)
+{
+	return ra->p.registry ? handoff_failed(ra, h, why) : report_failure(ra, target, why);
+}
+
 ra_rc ra_migrate_to(struct ra *ra)
 {
 	const char *target = getenv("OCF_RESKEY_CRM_meta_migrate_target");
 	struct migration m = { .ra = ra };
+	struct ra_handoff h = { .target = target };
 	struct vmh_dom_status st;
 	struct progress pr;
 	int64_t start = vmh_now_ms(), last_log = 0;
-	int64_t cancel_at = ra->deadline_ms - cancel_reserve_ms(ra->timeout_ms);
+	/* Cancel a migration not done by cancel_at; stop waiting for the
+	 * cancel at settle_by. With the registry, keep time after that for
+	 * the ABORT, before the watchdog answers for the action. */
+	int64_t settle_by = ra->p.registry ? ra->answer_by_ms - handoff_reserve_ms(ra->timeout_ms)
+					   : ra->deadline_ms - 1500;
+	int64_t cancel_at = (ra->p.registry ? settle_by : ra->deadline_ms) -
+			    cancel_reserve_ms(ra->timeout_ms);
 	const char *cancelled = NULL;
 	bool postcopy_started = false;
+	bool handoff_open = false;	/* BEGIN delivered, no migrate call made */
 	int cb = -1;
 	pthread_t tid, poller;
 	ra_rc rc;
@@ -428,7 +532,15 @@ ra_rc ra_migrate_to(struct ra *ra)
 		rc = PCMK_OCF_UNKNOWN_ERROR;
 		goto out;
 	}
-	rc = build_uris(ra, target, &m);
+	/* Nothing is migrated unless the registry records the handoff. */
+	if (ra->p.registry) {
+		rc = ra_registry_begin(ra, target, &h, begin_budget_ms(ra));
+		if (rc != PCMK_OCF_OK)
+			goto out;
+		handoff_open = true;
+	}
+	m.settle_by = settle_by;
+	rc = build_uris(ra, target, h.addr[0] ? h.addr : NULL, &m);
 	if (rc != PCMK_OCF_OK)
 		goto out;
 	if (build_params(ra, &m) < 0) {
@@ -475,6 +587,7 @@ ra_rc ra_migrate_to(struct ra *ra)
 		rc = PCMK_OCF_UNKNOWN_ERROR;
 		goto out;
 	}
+	handoff_open = false;	/* from here on the migration's outcome decides */
 
 	m.progress_at = 0;
 	if (pthread_create(&poller, NULL, poller_thread, &m) == 0)
@@ -525,11 +638,11 @@ ra_rc ra_migrate_to(struct ra *ra)
 		pthread_mutex_unlock(&m.lock);
 		if (done && result == 0)
 			goto succeeded;
-		rc = report_failure(ra, target, cancelled);
+		rc = migration_failed(ra, &h, target, cancelled);
 		goto out;
 	}
 	if (m.result < 0) {
-		rc = report_failure(ra, target, m.error);
+		rc = migration_failed(ra, &h, target, m.error);
 		goto out;
 	}
 succeeded:
@@ -542,8 +655,12 @@ succeeded:
 		vmh_log(VMH_LOG_NOTICE, "%s: migrated to %s in %lld ms", ra->dom_name, target,
 			(long long)(vmh_now_ms() - start));
 	pthread_mutex_unlock(&m.lock);
-	rc = PCMK_OCF_OK;
+	rc = ra->p.registry ? ra_registry_commit(ra, &h, ra_time_left_ms(ra, 0)) : PCMK_OCF_OK;
 out:
+	/* Begun, but failed before anything was migrated: undo the BEGIN
+	 * (the domain never stopped running here). */
+	if (handoff_open)
+		ra_registry_abort(ra, &h, ra_time_left_ms(ra, 0));
 	if (cb >= 0)
 		virConnectDomainEventDeregisterAny(vmh_virt_conn(ra->virt), cb);
 	/* m.dom, params and URIs are left to the process exit: the migrate
@@ -559,10 +676,29 @@ static bool settled_here(const struct vmh_dom_status *st)
 		st->reason != VIR_DOMAIN_PAUSED_POSTCOPY);
 }
 
+/*
+ * registry=true: the domain arrived paused and runs once vmhandoffd has
+ * seen the commit delivered and resumed it; the registry's word is the
+ * answer (never resume it here: an abort may have been delivered first).
+ * Then a single look at libvirt, which must agree.
+ */
+static ra_rc wait_handoff(struct ra *ra, const char *source, struct vmh_dom_status *st)
+{
+	/* keep a little for that look and the answer */
+	if (ra_registry_wait_owner(ra, source, ra_time_left_ms(ra, 500)) != PCMK_OCF_OK)
+		return PCMK_OCF_UNKNOWN_ERROR;
+	if (vmh_virt_dom_status(ra->virt, ra->dom_name, st) < 0) {
+		ra_exit_reason("%s: cannot read its state: %s", ra->dom_name, vmh_virt_error());
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	return PCMK_OCF_OK;
+}
+
 ra_rc ra_migrate_from(struct ra *ra)
 {
 	const char *source = getenv("OCF_RESKEY_CRM_meta_migrate_source");
-	struct vmh_dom_status st;
+	struct vmh_dom_status st = { .state = VMH_DOM_UNKNOWN };
+	bool running;
 
 	if (!ra->dom_name) {
 		ra_exit_reason("config %s cannot be used: %s", ra->p.config, strerror(-ra->dx_err));
@@ -570,8 +706,15 @@ ra_rc ra_migrate_from(struct ra *ra)
 	}
 	if (ra_virt(ra) < 0)
 		return PCMK_OCF_UNKNOWN_ERROR;
-	if (vmh_virt_wait(ra->virt, ra->dom_name, settled_here, ra->deadline_ms, &st) < 0 ||
-	    st.state != VMH_DOM_RUNNING) {
+	if (ra->p.registry) {
+		if (wait_handoff(ra, source, &st) != PCMK_OCF_OK)
+			return PCMK_OCF_UNKNOWN_ERROR;
+		running = st.state == VMH_DOM_RUNNING;
+	} else {
+		running = vmh_virt_wait(ra->virt, ra->dom_name, settled_here, ra->deadline_ms,
+					&st) == 0 && st.state == VMH_DOM_RUNNING;
+	}
+	if (!running) {
 		ra_exit_reason("%s: migration from %s did not leave it running here (it is %s)",
 			       ra->dom_name, source ? source : "?",
 			       st.state == VMH_DOM_PAUSED ? vmh_dom_paused_reason_name(st.reason)

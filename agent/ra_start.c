@@ -2,7 +2,9 @@
 /*
  * start: make the domain run here, from the config file, as a transient
  * domain (as VirtualDomain's "virsh create" does). Idempotent: a running
- * domain is success; one paused by a user is resumed.
+ * domain is success; one paused by a user is resumed (registry=false).
+ * With registry=true the node claims the VM in vmhandoffd's registry
+ * first, and leaves paused copies to vmhandoffd.
  */
 #include <errno.h>
 #include <string.h>
@@ -108,6 +110,14 @@ static ra_rc restore_snapshot(struct ra *ra, const char *path)
 	return PCMK_OCF_OK;
 }
 
+/* Time kept back from the op timeout for creating the domain and seeing
+ * it run, while the claim may wait (for a lost owner's fencing): a third,
+ * 5 s to 30 s. */
+static int64_t create_reserve_ms(int64_t timeout_ms)
+{
+	return vmh_share_ms(timeout_ms, 3, 5000, 30000);
+}
+
 ra_rc ra_start(struct ra *ra)
 {
 	struct vmh_dom_status st;
@@ -130,16 +140,42 @@ ra_rc ra_start(struct ra *ra)
 		return PCMK_OCF_UNKNOWN_ERROR;
 	}
 	ra_name_cache_store(ra);
+	if (st.state == VMH_DOM_PAUSED &&
+	    (st.reason == VIR_DOMAIN_PAUSED_MIGRATION || st.reason == VIR_DOMAIN_PAUSED_POSTCOPY)) {
+		ra_exit_reason("%s is %s: not starting a second copy",
+			       ra->dom_name, vmh_dom_paused_reason_name(st.reason));
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (st.state != VMH_DOM_RUNNING && st.state != VMH_DOM_SHUTTING_DOWN &&
+	    st.state != VMH_DOM_PAUSED && st.state != VMH_DOM_MISSING &&
+	    st.state != VMH_DOM_SHUTOFF) {
+		ra_exit_reason("%s is %s: stop it before starting", ra->dom_name,
+			       vmh_dom_state_name(st.state));
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (st.state == VMH_DOM_PAUSED && ra->p.registry) {
+		/* Its memory may predate another node's run of the VM (paused
+		 * on a quorum loss, then taken over): whether it may run again
+		 * is vmhandoffd's decision, not a start's. */
+		ra_exit_reason("%s is %s here: with registry=true only vmhandoffd resumes a paused "
+			       "copy; resume it by hand if you paused it, or stop the resource to "
+			       "discard it", ra->dom_name, vmh_dom_paused_reason_name(st.reason));
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	/* This node must own the VM before it runs here, whether created or
+	 * restored. Also when it runs here already (start is idempotent): the
+	 * owner's re-claim is idempotent too, and a refused claim means this
+	 * copy runs without the registry's consent (vmhandoffd pauses it), so
+	 * start fails. */
+	if (ra->p.registry &&
+	    ra_registry_claim(ra, ra_time_left_ms(ra, create_reserve_ms(ra->timeout_ms))) != PCMK_OCF_OK)
+		return PCMK_OCF_UNKNOWN_ERROR;
+
 	if (st.state == VMH_DOM_RUNNING || st.state == VMH_DOM_SHUTTING_DOWN) {
 		vmh_log(VMH_LOG_NOTICE, "%s is already running", ra->dom_name);
 		return PCMK_OCF_OK;
 	}
 	if (st.state == VMH_DOM_PAUSED) {
-		if (st.reason == VIR_DOMAIN_PAUSED_MIGRATION || st.reason == VIR_DOMAIN_PAUSED_POSTCOPY) {
-			ra_exit_reason("%s is %s: not starting a second copy",
-				       ra->dom_name, vmh_dom_paused_reason_name(st.reason));
-			return PCMK_OCF_UNKNOWN_ERROR;
-		}
 		vmh_log(VMH_LOG_NOTICE, "%s is %s: resuming it", ra->dom_name,
 			vmh_dom_paused_reason_name(st.reason));
 		dom = virDomainLookupByName(vmh_virt_conn(ra->virt), ra->dom_name);
@@ -151,11 +187,6 @@ ra_rc ra_start(struct ra *ra)
 		}
 		virDomainFree(dom);
 		return PCMK_OCF_OK;
-	}
-	if (st.state != VMH_DOM_MISSING && st.state != VMH_DOM_SHUTOFF) {
-		ra_exit_reason("%s is %s: stop it before starting", ra->dom_name,
-			       vmh_dom_state_name(st.state));
-		return PCMK_OCF_UNKNOWN_ERROR;
 	}
 
 	if (ra->p.start_resources && ra_start_resources(ra, vmh_virt_conn(ra->virt)) < 0)

@@ -3,7 +3,8 @@
  * stop: graceful shutdown within the op timeout, keeping back enough of it
  * for a destroy; already stopped is success (0, never 7). When libvirtd
  * does not answer, the domain's QEMU process is ended directly: a stop
- * that cannot stop gets the node fenced, which is worse.
+ * that cannot stop gets the node fenced, which is worse. With
+ * registry=true, the VM is then released in vmhandoffd's registry.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,7 +111,14 @@ static ra_rc destroy(struct ra *ra, virDomainPtr dom)
 	return PCMK_OCF_OK;
 }
 
-ra_rc ra_stop(struct ra *ra)
+/* Time kept back for the registry's RELEASE once the domain is gone
+ * (registry=true): a twentieth, 1 s to 5 s. */
+static int64_t release_reserve_ms(const struct ra *ra)
+{
+	return ra->p.registry ? vmh_share_ms(ra->timeout_ms, 20, 1000, 5000) : 0;
+}
+
+static ra_rc stop_domain(struct ra *ra)
 {
 	struct vmh_dom_status st;
 	virDomainPtr dom;
@@ -157,7 +165,8 @@ ra_rc ra_stop(struct ra *ra)
 	}
 
 	if (st.state == VMH_DOM_RUNNING || st.state == VMH_DOM_SHUTTING_DOWN) {
-		int64_t shutdown_deadline = ra->deadline_ms - destroy_reserve_ms(ra->timeout_ms);
+		int64_t shutdown_deadline = ra->deadline_ms - destroy_reserve_ms(ra->timeout_ms) -
+					    release_reserve_ms(ra);
 
 		vmh_log(VMH_LOG_NOTICE, "%s: graceful shutdown (%s), up to %lld s", ra->dom_name,
 			ra->p.shutdown_mode ? ra->p.shutdown_mode : "hypervisor default",
@@ -178,5 +187,31 @@ ra_rc ra_stop(struct ra *ra)
 	rc = destroy(ra, dom);
 out:
 	virDomainFree(dom);
+	return rc;
+}
+
+/*
+ * registry=true: the registry hears that the VM is stopped only once its
+ * domain is gone here (released earlier, another node could start it
+ * while this copy still runs). A stop that failed releases nothing: the
+ * copy may still run.
+ */
+ra_rc ra_stop(struct ra *ra)
+{
+	ra_rc rc = stop_domain(ra);
+
+	if (rc == PCMK_OCF_OK && ra->p.registry)
+		ra_registry_release(ra, ra_time_left_ms(ra, 0));
+	return rc;
+}
+
+/* The watchdog's answer for a stuck stop (main thread, past answer_by):
+ * end the QEMU process, then release with what is left of the op. */
+ra_rc ra_stop_fallback(struct ra *ra, const char *why)
+{
+	ra_rc rc = ra_stop_without_libvirt(ra, why);
+
+	if (rc == PCMK_OCF_OK && ra->p.registry)
+		ra_registry_release(ra, vmh_ms_left(ra->deadline_ms) / 2);
 	return rc;
 }

@@ -9,8 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/un.h>
+
 #include <libvirt/libvirt.h>
 
+#include "vmh_ipc.h"
 #include "vmh_uri.h"
 
 #define RESKEY "OCF_RESKEY_"
@@ -66,6 +69,9 @@ static const struct param_def param_defs[] = {
 	BOOL(migration_postcopy, "false"),
 	BOOL(migration_tls, "false"),
 	UINT(migration_abort_after, "10", 0, 86400),
+	BOOL(registry, "true"),
+	STR(registry_socket, VMH_IPC_DEFAULT_SOCKET),
+	BOOL(require_fencing, "true"),
 	BOOL(trace_ra, "false"),
 	STR(trace_file, NULL),
 };
@@ -288,6 +294,31 @@ static void check_string_chars(const char *name, const char *value, const char *
 		add_error(errs, name, "'%s' contains characters outside [%s]", value, allowed);
 }
 
+/*
+ * registry_socket must fit a unix socket address. And with the registry,
+ * the destination of a migration stays paused until vmhandoffd sees
+ * HANDOFF_COMMIT delivered; post-copy runs the destination before the copy
+ * ends, before anything could be committed: the two cannot go together.
+ */
+static void check_registry(const struct vmh_params *p, struct vmh_params_errors *errs)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (p->registry_socket && (p->registry_socket[0] != '/' || strlen(p->registry_socket) > max))
+		add_error(errs, "registry_socket", "'%s' is not an absolute path of at most %zu bytes",
+			  p->registry_socket, max);
+	if (!p->registry)
+		return;
+	if (p->migration_postcopy)
+		add_error(errs, "migration_postcopy", "cannot be used with registry=true: the "
+			  "destination must stay paused until the registry commits the handoff "
+			  "(set migration_postcopy=false, or registry=false)");
+	if (p->migrate_option_flags & VIR_MIGRATE_POSTCOPY)
+		add_error(errs, "migrate_options", "--postcopy cannot be used with registry=true: "
+			  "the destination must stay paused until the registry commits the handoff "
+			  "(drop --postcopy, or set registry=false)");
+}
+
 static void check_values(struct vmh_params *p, struct vmh_params_errors *errs)
 {
 	if (!p->config)
@@ -341,6 +372,7 @@ static void check_values(struct vmh_params *p, struct vmh_params_errors *errs)
 				s++;
 		}
 	}
+	check_registry(p, errs);
 	if (p->migrateuri && strstr(p->migrateuri, "://") == NULL && strncmp(p->migrateuri, "tcp:", 4) != 0)
 		add_error(errs, "migrateuri", "'%s' is not a URI (e.g. tcp://%%n-mig:49152)", p->migrateuri);
 	if (p->remoteuri && strstr(p->remoteuri, "://") == NULL)

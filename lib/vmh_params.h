@@ -55,6 +55,9 @@ struct vmh_params {
 	bool migration_postcopy;
 	bool migration_tls;
 	unsigned migration_abort_after;	/* s without progress, 0: never */
+	bool registry;			/* own the VM through vmhandoffd */
+	char *registry_socket;		/* vmhandoffd's unix socket */
+	bool require_fencing;		/* CLAIM: wait for the lost owner's fencing */
 
 	/* resource-agents' generic tracing switch */
 	bool trace_ra;

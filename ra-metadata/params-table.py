@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 # Parameters that are new in vmhandoff (not in ocf:heartbeat:VirtualDomain).
 NEW = {"migration_network", "migration_parallel", "migration_auto_converge",
        "migration_compression", "migration_postcopy", "migration_tls",
-       "migration_abort_after"}
+       "migration_abort_after", "registry", "registry_socket", "require_fencing"}
 
 def main(path):
     root = ET.parse(path).getroot()

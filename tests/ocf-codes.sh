@@ -5,7 +5,8 @@
 set -u
 agent=$(realpath "$1")
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+fake_pid=
+trap 'stop_fake; rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/proc-empty" "$tmp/proc-qemu/777" "$tmp/rsctmp"
 printf '/usr/bin/qemu-system-x86_64\0-name\0guest=ghost,debug-threads=on\0' > "$tmp/proc-qemu/777/cmdline"
 
@@ -31,23 +32,41 @@ for net in default nosuchnet; do
 done
 
 n=0 fail=0
-# expect RC DESCRIPTION ACTION [VAR=VALUE...]
-expect() {
-	local want=$1 what=$2 action=$3; shift 3
-	local got out
+# No vmhandoffd runs here: the cases run with registry=false (the libvirt
+# side, as before the registry) unless they set registry themselves; the
+# ones with registry=true point registry_socket at a path where no daemon
+# listens.
+nodaemon="OCF_RESKEY_registry_socket=$tmp/no-daemon.sock"
+# expect_reason RC PATTERN DESCRIPTION ACTION [VAR=VALUE...]: the exit code,
+# and the last OCF exit reason matching PATTERN (grep -E) unless it is "".
+expect_reason() {
+	local want=$1 pattern=$2 what=$3 action=$4; shift 4
+	local got out reason
 	out=$(env -i PATH="$PATH" HA_RSCTMP="$tmp/rsctmp" VMH_NO_SYSLOG=1 \
 		OCF_RESOURCE_INSTANCE=vm$n OCF_ROOT=/usr/lib/ocf \
 		OCF_RESKEY_hypervisor="test://$tmp/node.xml" VMH_PROC_ROOT="$tmp/proc-empty" \
-		OCF_RESKEY_CRM_meta_timeout=10000 "$@" "$agent" "$action" 2>&1)
+		OCF_RESKEY_CRM_meta_timeout=10000 OCF_RESKEY_registry=false \
+		"$@" "$agent" "$action" 2>&1)
 	got=$?
+	printf '%s\n' "$out" > "$tmp/out"
+	reason=$(echo "$out" | sed -n 's/^ocf-exit-reason://p' | tail -n 1)
 	n=$((n + 1))
-	if [ "$got" -eq "$want" ]; then
-		echo "ok $n - $what: $action -> $got"
-	else
+	if [ "$got" -ne "$want" ]; then
 		echo "not ok $n - $what: $action -> $got, expected $want"
 		echo "$out" | sed 's/^/#   /'
 		fail=1
+	elif [ -n "$pattern" ] && ! echo "$reason" | grep -Eq -- "$pattern"; then
+		echo "not ok $n - $what: $action -> $got, but the exit reason does not match '$pattern'"
+		echo "$out" | sed 's/^/#   /'
+		fail=1
+	else
+		echo "ok $n - $what: $action -> $got${pattern:+ (reason: $reason)}"
 	fi
+}
+# expect RC DESCRIPTION ACTION [VAR=VALUE...]
+expect() {
+	local want=$1 what=$2 action=$3; shift 3
+	expect_reason "$want" "" "$what" "$action" "$@"
 }
 cfg() { echo "OCF_RESKEY_config=$tmp/$1.xml"; }
 
@@ -89,6 +108,237 @@ expect 1 "migrate_to without a target" migrate_to "$(cfg running)"
 expect 1 "migrate_to of a domain not running here" migrate_to "$(cfg ghost)" OCF_RESKEY_CRM_meta_migrate_target=n2
 expect 1 "migrate_from of a domain that did not arrive" migrate_from "$(cfg ghost)" OCF_RESKEY_CRM_meta_migrate_source=n1
 expect 0 "migrate_from of a domain running here" migrate_from "$(cfg running)" OCF_RESKEY_CRM_meta_migrate_source=n1
+
+# registry=true with no vmhandoffd: nothing is started or migrated without
+# the registry, and the reason names the socket; stop still succeeds.
+expect_reason 1 "vmhandoffd not reachable at $tmp/no-daemon.sock.*registry=false" \
+	"registry, no daemon: start of a new domain fails" start "$(cfg fresh)" OCF_RESKEY_registry=true "$nodaemon"
+expect_reason 1 "vmhandoffd not reachable at $tmp/no-daemon.sock" \
+	"registry, no daemon: start of a running domain fails too" start "$(cfg running)" \
+	OCF_RESKEY_registry=true "$nodaemon"
+expect_reason 1 "vmhandoffd not reachable at $tmp/no-daemon.sock" \
+	"registry is the default" start "$(cfg fresh)" OCF_RESKEY_registry= "$nodaemon"
+expect_reason 1 "vmhandoffd not reachable at $tmp/no-daemon.sock.*keeps running here" \
+	"registry, no daemon: migrate_to does not migrate" migrate_to "$(cfg running)" \
+	OCF_RESKEY_registry=true "$nodaemon" OCF_RESKEY_CRM_meta_migrate_target=n2
+expect_reason 1 "vmhandoffd not reachable at $tmp/no-daemon.sock" \
+	"registry, no daemon: migrate_from fails" migrate_from "$(cfg running)" \
+	OCF_RESKEY_registry=true "$nodaemon" OCF_RESKEY_CRM_meta_migrate_source=n1
+expect_reason 0 "" "registry, no daemon: stop succeeds (release only warned about)" stop \
+	"$(cfg running)" OCF_RESKEY_registry=true "$nodaemon"
+expect_reason 0 "" "registry, no daemon: stop of a domain that is not there" stop "$(cfg ghost)" \
+	OCF_RESKEY_registry=true "$nodaemon"
+expect_reason 6 "migration_postcopy.*registry=true" "registry=true refuses migration_postcopy" \
+	validate-all "$(cfg running)" OCF_RESKEY_migration_postcopy=true OCF_RESKEY_registry=true
+expect_reason 6 "migration_postcopy.*registry=true" "registry (default) refuses postcopy at start" \
+	start "$(cfg fresh)" OCF_RESKEY_migration_postcopy=true OCF_RESKEY_registry=
+expect_reason 6 "migrate_options.*--postcopy.*registry=true" "registry=true refuses --postcopy" \
+	migrate_to "$(cfg running)" OCF_RESKEY_migrate_options=--postcopy OCF_RESKEY_registry=true \
+	OCF_RESKEY_CRM_meta_migrate_target=n2
+expect 0 "registry=false allows migration_postcopy" validate-all "$(cfg running)" \
+	OCF_RESKEY_migration_postcopy=true
+expect 6 "registry_socket must be an absolute path" validate-all "$(cfg running)" \
+	OCF_RESKEY_registry_socket=vmhandoffd.sock
+
+# --- registry=true against a scripted vmhandoffd -----------------------------
+# The agent's reaction to each answer of the registry. The fake daemon
+# answers each request type as told (JSON: type -> reply fields; reasons
+# and states by number: R_STATE 9, R_OWNER_PRESENT 12; RUNNING 1,
+# MIGRATING 2; status E_REJECTED 1, E_TIMEOUT 2) and logs the requests in
+# $tmp/requests. The test driver cannot migrate: every migrate call fails.
+cat > "$tmp/fake-vmhandoffd.py" <<'PY'
+# A fake vmhandoffd for the agent's OCF-code tests: answers each request
+# type as the scenario says (JSON: type name -> reply fields) and logs the
+# requests it got, one line each. Frame format: lib/vmh_ipc.h.
+import json, os, socket, struct, sys, time
+
+path, scenario, log = sys.argv[1:4]
+replies = json.loads(scenario)
+names = {1: "STATUS", 2: "CLAIM", 3: "RELEASE", 4: "BEGIN", 5: "COMMIT", 6: "ABORT",
+         7: "WAIT_OWNER", 8: "QUERY"}
+# reply tags: name -> (tag, struct format or "str")
+tags = {"status": (7, "<I"), "reason": (8, "<I"), "message": (9, "str"),
+        "epoch": (10, "<Q"), "vm_state": (11, "<B"), "owner": (12, "<I"),
+        "nodeid": (14, "<I"), "addr": (15, "str")}
+
+def recv_all(c, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = c.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+def fields(body):
+    out, i = {}, 0
+    while i + 8 <= len(body):
+        tag, _, ln = struct.unpack_from("<HHI", body, i)
+        out[tag] = body[i + 8:i + 8 + ln]
+        i += 8 + ln
+    return out
+
+def reply(rtype, spec):
+    body = b""
+    for key, value in spec.items():
+        if key == "delay_ms":
+            continue
+        tag, fmt = tags[key]
+        v = value.encode() if fmt == "str" else struct.pack(fmt, value)
+        body += struct.pack("<HHI", tag, 0, len(v)) + v
+    return struct.pack("<HHI", rtype | 0x80, 1, len(body)) + body
+
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path + ".tmp")
+os.rename(path + ".tmp", path)
+srv.listen(8)
+while True:
+    c, _ = srv.accept()
+    with c:
+        hdr = recv_all(c, 8)
+        if not hdr:
+            continue
+        rtype, _, ln = struct.unpack("<HHI", hdr)
+        f = fields(recv_all(c, ln) or b"")
+        name = names.get(rtype, "?")
+        with open(log, "a") as lf:
+            lf.write("%s vm=%s node=%s fencing=%d uuid=%s xml=%d budget=%d\n" % (
+                name, f.get(1, b"").decode(), f.get(2, b"").decode(),
+                f.get(5, b"\0")[0], f.get(3, b"").hex(), len(f.get(4, b"")),
+                struct.unpack("<I", f.get(6, b"\0\0\0\0"))[0]))
+        spec = replies.get(name, {"status": 0})
+        time.sleep(spec.get("delay_ms", 0) / 1000.0)
+        c.sendall(reply(rtype, spec))
+PY
+stop_fake() {
+	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+	fake_pid=
+}
+fake() { # SCENARIO
+	stop_fake
+	rm -f "$tmp/fake.sock" "$tmp/requests"
+	touch "$tmp/requests"
+	python3 "$tmp/fake-vmhandoffd.py" "$tmp/fake.sock" "$1" "$tmp/requests" &
+	fake_pid=$!
+	for _ in $(seq 50); do [ -S "$tmp/fake.sock" ] && return; sleep 0.1; done
+}
+# requests WANT DESCRIPTION: the request types the daemon got, in order,
+# and each line of them matches the grep -E patterns after WANT (if any)
+requests() {
+	local want=$1 what=$2 got; shift 2
+	got=$(cut -d' ' -f1 "$tmp/requests" | xargs)
+	n=$((n + 1))
+	if [ "$got" != "$want" ]; then
+		echo "not ok $n - $what: requests '$got', expected '$want'"; fail=1; return
+	fi
+	for pattern in "$@"; do
+		if ! grep -Eq -- "$pattern" "$tmp/requests"; then
+			echo "not ok $n - $what: no request matches '$pattern'"
+			sed 's/^/#   /' "$tmp/requests"; fail=1; return
+		fi
+	done
+	echo "ok $n - $what: $got"
+}
+reg="OCF_RESKEY_registry=true OCF_RESKEY_registry_socket=$tmp/fake.sock"
+to_n2="OCF_RESKEY_CRM_meta_migrate_target=n2 OCF_RESKEY_CRM_meta_timeout=60000"
+begun='"BEGIN": {"status": 0, "nodeid": 2, "addr": "198.18.255.254", "vm_state": 2, "owner": 1}'
+
+fake '{"CLAIM": {"status": 0, "epoch": 1, "vm_state": 1}}'
+# shellcheck disable=SC2086
+expect 0 "claim granted: start" start "$(cfg fresh)" $reg
+requests "CLAIM" "start claims the VM with its config, fencing required" \
+	"^CLAIM vm=fresh .*fencing=1 .*xml=[1-9]"
+fake '{"CLAIM": {"status": 0}}'
+# shellcheck disable=SC2086
+expect 0 "claim granted, require_fencing=false" start "$(cfg fresh)" $reg OCF_RESKEY_require_fencing=false
+requests "CLAIM" "the claim says fencing is not required" "^CLAIM vm=fresh .*fencing=0 "
+# shellcheck disable=SC2086
+expect 0 "claim granted: start of a running domain (re-claim)" start "$(cfg running)" $reg
+fake '{"CLAIM": {"status": 1, "reason": 12, "message": "owner n2 is still a member"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "registry refused the claim of fresh: owner n2 is still a member \(owner still a member\)" \
+	"claim refused: start fails" start "$(cfg fresh)" $reg
+# shellcheck disable=SC2086
+expect_reason 1 "registry refused the claim of running" \
+	"claim refused while the domain runs here: start fails" start "$(cfg running)" $reg
+fake '{}'
+# shellcheck disable=SC2086
+expect_reason 1 "only vmhandoffd resumes" "registry=true: start does not resume a paused copy" \
+	start "$(cfg paused)" $reg
+requests "" "a paused copy is not claimed either"
+fake '{"CLAIM": {"status": 2, "message": "record not delivered within the budget; outcome unknown"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "claim.*timed out" "claim timed out: start fails" start "$(cfg fresh)" $reg
+
+fake '{"RELEASE": {"status": 0, "vm_state": 0}}'
+# shellcheck disable=SC2086
+expect 0 "stop releases the VM" stop "$(cfg running)" $reg
+requests "RELEASE" "stop releases once the domain is gone" "^RELEASE vm=running "
+# shellcheck disable=SC2086
+expect 0 "stop of a domain that is not there releases too" stop "$(cfg ghost)" $reg
+fake '{"RELEASE": {"status": 1, "reason": 9, "vm_state": 1, "owner": 2}}'
+# shellcheck disable=SC2086
+expect 0 "release refused (another owner): stop still succeeds" stop "$(cfg running)" $reg
+
+fake "{$begun, \"ABORT\": {\"status\": 0, \"vm_state\": 1, \"owner\": 1}}"
+# shellcheck disable=SC2086
+expect_reason 1 "migration to n2 failed.*keeps running here" \
+	"handoff begun, migrate call failed, abort delivered" migrate_to "$(cfg running)" $reg $to_n2
+requests "BEGIN ABORT" "BEGIN names the target; ABORT after the failure" "^BEGIN vm=running node=n2 "
+n=$((n + 1))
+if grep -q "data tcp://198.18.255.254, flags 0x23" "$tmp/out"; then
+	echo "ok $n - migrated (tried) to the registry's address, live, p2p and paused"
+else
+	echo "not ok $n - the migration did not use the registry's address and VIR_MIGRATE_PAUSED"
+	sed 's/^/#   /' "$tmp/out"; fail=1
+fi
+fake "{$begun, \"ABORT\": {\"status\": 1, \"reason\": 9, \"vm_state\": 1, \"owner\": 2}}"
+# shellcheck disable=SC2086
+expect 0 "abort refused because the target's commit won: migrated" migrate_to "$(cfg running)" $reg $to_n2
+fake "{$begun, \"ABORT\": {\"status\": 1, \"reason\": 9, \"vm_state\": 1, \"owner\": 3}}"
+# shellcheck disable=SC2086
+expect 1 "abort refused, VM owned by a third node: failure" migrate_to "$(cfg running)" $reg $to_n2
+fake "{$begun, \"ABORT\": {\"status\": 2}}"
+# shellcheck disable=SC2086
+expect 1 "abort timed out: failure, copies left to the registry" migrate_to "$(cfg running)" $reg $to_n2
+fake "{$begun, \"ABORT\": {\"status\": 0}}"
+# shellcheck disable=SC2086
+expect 1 "user-configured link wins over the registry's address" migrate_to "$(cfg running)" $reg $to_n2 \
+	OCF_RESKEY_migration_network_suffix=-mig
+n=$((n + 1))
+if grep -q "data tcp://n2-mig," "$tmp/out"; then echo "ok $n - migration_network_suffix used"
+else echo "not ok $n - migration_network_suffix not used"; sed 's/^/#   /' "$tmp/out"; fail=1; fi
+fake '{"BEGIN": {"status": 1, "reason": 9, "message": "the VM is stopped in the registry"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "did not begin the handoff to n2.*stopped in the registry.*keeps running here" \
+	"handoff refused: no migration" migrate_to "$(cfg running)" $reg $to_n2
+requests "BEGIN" "nothing after a refused BEGIN"
+n=$((n + 1))
+if grep -q "live migration to" "$tmp/out"; then
+	echo "not ok $n - a migration was tried without the registry's BEGIN"; fail=1
+else echo "ok $n - no migration without the registry's BEGIN"; fi
+fake '{"BEGIN": {"status": 2}, "ABORT": {"status": 1, "reason": 9}}'
+# shellcheck disable=SC2086
+expect 1 "handoff timed out: no migration" migrate_to "$(cfg running)" $reg $to_n2
+requests "BEGIN ABORT" "a BEGIN that timed out is undone by an ABORT"
+
+fake '{"WAIT_OWNER": {"status": 0, "vm_state": 1, "owner": 2}}'
+# shellcheck disable=SC2086
+expect 0 "commit delivered: migrate_from" migrate_from "$(cfg running)" $reg OCF_RESKEY_CRM_meta_migrate_source=n1
+requests "WAIT_OWNER" "migrate_from waits for the registry" "^WAIT_OWNER vm=running "
+# shellcheck disable=SC2086
+expect 1 "registry says owner, libvirt says not running: failure" migrate_from "$(cfg ghost)" $reg \
+	OCF_RESKEY_CRM_meta_migrate_source=n1
+fake '{"WAIT_OWNER": {"status": 1, "reason": 9, "message": "the registry did not hand the VM to this node"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "handoff from n1 was aborted" "handoff aborted: migrate_from fails" migrate_from \
+	"$(cfg running)" $reg OCF_RESKEY_CRM_meta_migrate_source=n1
+fake '{"WAIT_OWNER": {"status": 2}}'
+# shellcheck disable=SC2086
+expect_reason 1 "did not commit the handoff from n1 in time" "no commit in time: migrate_from fails" \
+	migrate_from "$(cfg running)" $reg OCF_RESKEY_CRM_meta_migrate_source=n1
+stop_fake
+
 expect 3 "unknown action" frobnicate "$(cfg running)"
 expect 0 "meta-data" meta-data
 exit $fail

@@ -9,6 +9,10 @@
 # migrate_to/migrate_from as pacemaker runs them (and back, with
 # remoteuri/migrateuri); a migration whose link is cut, cancelled with the
 # VM still running on the source, well inside the op timeout.
+#
+# The hosts run no corosync and no vmhandoffd: every action runs with
+# registry=false, so this tests the libvirt side of the agent (the handoff
+# through the registry is tested by cluster-tests/ with real daemons).
 set -u
 export LAB_ID=${AGENT_TEST_LAB_ID:-4}
 export LAB_QUIET=1
@@ -51,11 +55,13 @@ XML
 }
 
 # ra HOST ACTION [VAR=VALUE...]: run the agent in HOST as pacemaker-execd
-# would; prints its exit code, keeps its output in $work/last.log.
+# would (registry=false: no vmhandoffd here); prints its exit code, keeps
+# its output in $work/last.log.
 ra() {
 	local host=$1 action=$2; shift 2
 	lab_exec "$host" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin OCF_ROOT=/usr/lib/ocf \
 		HA_RSCTMP=/run/resource-agents OCF_RESOURCE_INSTANCE=vm1 VMH_NO_SYSLOG=1 \
+		OCF_RESKEY_registry=false \
 		OCF_RESKEY_config="$work/vm1.xml" OCF_RESKEY_hypervisor=qemu:///system \
 		OCF_RESKEY_CRM_meta_timeout=30000 OCF_RESKEY_CRM_meta_interval=10000 \
 		OCF_RESKEY_autoset_utilization_cpu=false OCF_RESKEY_autoset_utilization_hv_memory=false \
@@ -74,8 +80,8 @@ dom_state() { lab_exec "$1" virsh -q -c qemu:///system domstate "$2" 2>/dev/null
 lab_up 2 --no-cluster || { echo "not ok 1 - lab did not come up"; exit 1; }
 domain_xml vm1 128 > "$work/vm1.xml"
 
-# --- ocf-tester ----------------------------------------------------------
-if lab_exec node1 ocf-tester -n vm1 -o config="$work/vm1.xml" -o force_stop=1 \
+# --- ocf-tester (registry=false: no vmhandoffd here) ----------------------
+if lab_exec node1 ocf-tester -n vm1 -o config="$work/vm1.xml" -o force_stop=1 -o registry=false \
 	-o autoset_utilization_cpu=false -o autoset_utilization_hv_memory=false \
 	-o autoset_utilization_host_memory=false "$RA" >"$work/ocf-tester.log" 2>&1; then
 	ok "ocf-tester passes"

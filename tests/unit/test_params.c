@@ -35,6 +35,9 @@ static void test_defaults(void **state)
 	assert_true(p.autoset_utilization_hv_memory);
 	assert_int_equal(p.migration_abort_after, 10);
 	assert_int_equal(p.migration_speed, 0);
+	assert_true(p.registry);
+	assert_string_equal(p.registry_socket, "/run/vmhandoff/vmhandoffd.sock");
+	assert_true(p.require_fencing);
 	vmh_params_free(&p);
 }
 
@@ -98,6 +101,12 @@ static void test_bad_values_named(void **state)
 	char *user[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_migration_user=Root;rm", NULL };
 	char *transport[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_migration_transport=tcp;x", NULL };
 	char *script[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_monitor_scripts=check.sh", NULL };
+	char *badreg[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_registry=sometimes", NULL };
+	char *relsock[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_registry_socket=vmh.sock", NULL };
+	char *longsock[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_registry_socket=/run/"
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock", NULL };
+	char *badfence[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_require_fencing=2", NULL };
 
 	(void)state;
 	expect_error(unknown, "frobnicate", "unknown parameter");
@@ -117,6 +126,10 @@ static void test_bad_values_named(void **state)
 	expect_error(user, "migration_user", "not a user name");
 	expect_error(transport, "migration_transport", "characters");
 	expect_error(script, "monitor_scripts", "absolute");
+	expect_error(badreg, "registry", "not a boolean");
+	expect_error(relsock, "registry_socket", "absolute path");
+	expect_error(longsock, "registry_socket", "at most 107 bytes");
+	expect_error(badfence, "require_fencing", "not a boolean");
 }
 
 static void test_all_errors_reported(void **state)
@@ -132,6 +145,46 @@ static void test_all_errors_reported(void **state)
 	assert_non_null(strstr(e.text, "migration_speed"));
 	assert_non_null(strstr(e.text, "force_stop"));
 	vmh_params_free(&p);
+}
+
+static void test_registry_params(void **state)
+{
+	char *env[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_registry=false",
+			"OCF_RESKEY_registry_socket=/tmp/vmh.sock", "OCF_RESKEY_require_fencing=no",
+			NULL };
+	/* registry=false: post-copy is the user's choice again */
+	char *postcopy[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_registry=0",
+			     "OCF_RESKEY_migration_postcopy=true",
+			     "OCF_RESKEY_migrate_options=--postcopy", NULL };
+	struct vmh_params p;
+	struct vmh_params_errors e;
+
+	(void)state;
+	assert_int_equal(parse(&p, &e, env), 0);
+	assert_false(p.registry);
+	assert_string_equal(p.registry_socket, "/tmp/vmh.sock");
+	assert_false(p.require_fencing);
+	vmh_params_free(&p);
+	assert_int_equal(parse(&p, &e, postcopy), 0);
+	assert_true(p.migration_postcopy);
+	vmh_params_free(&p);
+}
+
+/* The destination must stay paused until the registry commits: post-copy
+ * (by parameter or migrate_options) and registry=true exclude each other,
+ * and the error names both. */
+static void test_registry_refuses_postcopy(void **state)
+{
+	char *bydefault[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_migration_postcopy=1", NULL };
+	char *explicit[] = { "OCF_RESKEY_config=/vm.xml", "OCF_RESKEY_registry=true",
+			     "OCF_RESKEY_migration_postcopy=true", NULL };
+	char *option[] = { "OCF_RESKEY_config=/vm.xml",
+			   "OCF_RESKEY_migrate_options=--unsafe --postcopy", NULL };
+
+	(void)state;
+	expect_error(bydefault, "migration_postcopy", "registry=true");
+	expect_error(explicit, "migration_postcopy", "registry=true");
+	expect_error(option, "migrate_options", "registry=true");
 }
 
 static void test_booleans(void **state)
@@ -187,6 +240,8 @@ int main(void)
 		cmocka_unit_test(test_virtualdomain_params),
 		cmocka_unit_test(test_bad_values_named),
 		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_registry_params),
+		cmocka_unit_test(test_registry_refuses_postcopy),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_table_matches_metadata),
 	};

@@ -24,11 +24,12 @@ cat > "$work/vm.xml" <<XML
 XML
 lab_up 1 --no-cluster >/dev/null || { echo "bench: lab did not come up" >&2; exit 1; }
 
+# one host without corosync, hence no vmhandoffd: registry=false
 env_common="PATH=/usr/sbin:/usr/bin:/sbin:/bin OCF_ROOT=/usr/lib/ocf HA_RSCTMP=/run/resource-agents \
 OCF_RESOURCE_INSTANCE=benchvm OCF_RESKEY_config=$work/vm.xml OCF_RESKEY_hypervisor=qemu:///system \
 OCF_RESKEY_CRM_meta_timeout=30000 OCF_RESKEY_CRM_meta_interval=10000 VMH_NO_SYSLOG=1 \
 OCF_RESKEY_autoset_utilization_cpu=false OCF_RESKEY_autoset_utilization_hv_memory=false \
-OCF_RESKEY_autoset_utilization_host_memory=false"
+OCF_RESKEY_autoset_utilization_host_memory=false OCF_RESKEY_registry=false"
 # shellcheck disable=SC2086
 lab_exec node1 env -i $env_common /usr/lib/ocf/resource.d/vmhandoff/VirtualDomain start >/dev/null 2>&1 ||
 	{ echo "bench: cannot start the guest" >&2; exit 1; }

@@ -124,6 +124,8 @@ _lab_vars() {
     LAB_BR_RING=vmh${LAB_ID}ring
     LAB_BR_MIG=vmh${LAB_ID}mig
     LAB_AGENT=${VMH_AGENT:-$LAB_REPO_DIR/build/agent/vmhandoff-ra}
+    LAB_HELPER_BIN=${VMH_HELPER:-$LAB_REPO_DIR/build/helper/vmhandoffd}
+    LAB_CLI_BIN=${VMH_CLI:-$LAB_REPO_DIR/build/cli/vmhandoff}
     export LAB_ID
     return 0
 }
@@ -351,6 +353,7 @@ _lab_write_common() { # N CLUSTER
         echo "LAB_CLUSTER=$cluster"
         echo "LAB_ID=$LAB_ID"
         echo "VMH_AGENT=$LAB_AGENT"
+        echo "LAB_HELPER=${LAB_HELPER:-1}"
         echo "LAB_TOKEN=${LAB_TOKEN-}"
         echo "LAB_DC_DEADTIME=${LAB_DC_DEADTIME-}"
         echo "LAB_CREATED=$(date -Is)"
@@ -375,6 +378,13 @@ exec $LAB_PY -I '$LAB_LIB_DIR/fence_labhost' "\$@"
 EOF
     chmod 755 "$LAB_D/overlay/sbin/fence_labhost"
     ln -sfn "$(realpath -m "$LAB_AGENT")" "$LAB_D/overlay/ocf/vmhandoff/VirtualDomain"
+    # vmhandoffd and the CLI, as a package installs them
+    if [ "$cluster" = 1 ] && [ "${LAB_HELPER:-1}" = 1 ]; then
+        [ -x "$LAB_HELPER_BIN" ] && [ -x "$LAB_CLI_BIN" ] ||
+            _lab_err "no $LAB_HELPER_BIN or $LAB_CLI_BIN (run make, or LAB_HELPER=0)" || return 1
+        ln -sfn "$(realpath -m "$LAB_HELPER_BIN")" "$LAB_D/overlay/sbin/vmhandoffd"
+        ln -sfn "$(realpath -m "$LAB_CLI_BIN")" "$LAB_D/overlay/sbin/vmhandoff"
+    fi
     # the initial CIB of every host: stonith-enabled=false from the start
     if [ "$cluster" = 1 ]; then
         cibadmin --empty >"$LAB_D/cib-seed.xml" &&
@@ -397,6 +407,7 @@ _lab_host_prepare() { # HOST: state dirs and configs (kept across power cycles)
     mig=$(lab_mig_addr "$h")
     mkdir -p "$hd"/{etc/libvirt/qemu,lib/libvirt,log/libvirt,cache/libvirt} \
         "$hd"/{etc/corosync,lib/corosync,log/corosync,log/pacemaker} \
+        "$hd"/{etc/vmhandoff,lib/vmhandoff} \
         "$hd"/lib/pacemaker/{cib,pengine,blackbox,cores} || return 1
     chown -R hacluster:haclient "$hd/lib/pacemaker" "$hd/log/pacemaker"
     chmod 750 "$hd"/lib/pacemaker/{cib,pengine,blackbox,cores}
@@ -434,6 +445,11 @@ migration_address = "$mig"
 migration_host = "$mig"
 EOF
     echo 'uri_default = "qemu:///system"' >"$hd/etc/libvirt/libvirt.conf"
+    cat >"$hd/etc/vmhandoff/vmhandoff.conf" <<EOF
+# vmhandoff lab $LAB_ID, host $h (written by lab.sh)
+migration_network = ${mig%.*}.0/24
+quorum_loss_pause = ${LAB_QUORUM_LOSS_PAUSE:-10}
+EOF
     if [ "$(_lab_env_get LAB_CLUSTER)" = 1 ]; then
         local lab_n; lab_n=$(_lab_env_get LAB_N)
         {
@@ -585,6 +601,25 @@ _lab_start_libvirtd() {
         -f /etc/libvirt/libvirtd.conf
 }
 _lab_start_corosync() { _lab_spawn "$1" corosync /usr/sbin/corosync -f; }
+# vmhandoffd between corosync and pacemaker, as its systemd unit orders it
+_lab_helper_on() { [ "$(_lab_env_get LAB_HELPER)" = 1 ]; }
+_lab_start_helper() {
+    _lab_helper_on || return 0
+    # its own config and state dir by flags (the socket is in the host's
+    # private /run already)
+    _lab_spawn "$1" vmhandoffd /usr/sbin/vmhandoffd \
+        -c "$LAB_D/$1/etc/vmhandoff/vmhandoff.conf" --state-dir "$LAB_D/$1/lib/vmhandoff" &&
+        lab_wait_for "$(_lab_left)" "vmhandoffd on $1 to answer (see $LAB_D/$1/log/vmhandoffd.out)" \
+            _lab_helper_ok "$1"
+}
+_lab_helper_ok() { lab_exec "$1" vmhandoff status >/dev/null 2>&1; }
+
+# lab_helper_start HOST: start vmhandoffd in HOST (after a kill)
+lab_helper_start() {
+    _lab_vars || return 1
+    lab_host_pid "$1" >/dev/null || return 1
+    _lab_start_helper "$1"
+}
 _lab_start_pacemaker() {
     _lab_spawn "$1" pacemakerd PCMK_logfile=/var/log/pacemaker/pacemaker.log \
         PCMK_logfacility=none PCMK_debug="${LAB_PCMK_DEBUG:-no}" /usr/sbin/pacemakerd
@@ -721,6 +756,7 @@ _lab_up_steps() {
         for h in "${hosts[@]}"; do
             lab_wait_for "$(_lab_left)" "corosync on $h (see $LAB_D/$h/log/corosync/)" \
                 _lab_corosync_ok "$h" || return 1
+            _lab_start_helper "$h" || return 1
             _lab_start_pacemaker "$h" || return 1
         done
     fi
@@ -882,6 +918,7 @@ lab_poweron() {
             if [ "$cluster" = 1 ]; then
                 _lab_start_corosync "$h" &&
                     lab_wait_for "$(_lab_left)" "corosync on $h" _lab_corosync_ok "$h" &&
+                    _lab_start_helper "$h" &&
                     if [ $pcmk = 1 ]; then _lab_start_pacemaker "$h"; fi
             fi &&
             lab_wait_for "$(_lab_left)" "libvirtd on $h to answer" _lab_libvirt_ok "$h"

@@ -690,8 +690,13 @@ print(eval(sys.argv[2]))' "$CT_OUT/inv/$1.json" "$2" "$CT_LIB_DIR"
 # and the guest's ticks went on consecutively (see seq_ok in ct_inv_query).
 # (Not the checker's "kind": it calls a move a restart when the target
 # host saw any reboot of the VM within 30 s, even an earlier, allowed one.)
+# The migrated copy resumes as "RESUMED MIGRATED" when libvirt resumes it
+# (heartbeat's agent, registry=false) and as "RESUMED UNPAUSED" when
+# vmhandoffd resumes it on the commit (the migration ran with
+# VIR_MIGRATE_PAUSED); either way the consecutive ticks prove it is the
+# same running guest.
 ct_live_moves() {
-    ct_inv_query "$1" '"%d %d" % (len([m for m in migs if m["vm"] == "'"$2"'" and m["dst_resume_event"] == "RESUMED MIGRATED" and seq_ok(m)]), len([m for m in migs if m["vm"] == "'"$2"'"]))'
+    ct_inv_query "$1" '"%d %d" % (len([m for m in migs if m["vm"] == "'"$2"'" and m["dst_resume_event"] in ("RESUMED MIGRATED", "RESUMED UNPAUSED") and seq_ok(m)]), len([m for m in migs if m["vm"] == "'"$2"'"]))'
 }
 
 # the VMs defined (resources vm*), from crm_mon

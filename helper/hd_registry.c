@@ -486,6 +486,25 @@ static enum vmh_ipc_status status_of(enum vmh_reg_reason why)
 	return why == VMH_REG_R_NO_QUORUM ? VMH_IPC_E_NO_QUORUM : VMH_IPC_E_REJECTED;
 }
 
+/* "running on node1 (epoch 7)": for the messages of refusals */
+static const char *describe_vm(const struct hd *hd, const char *vm)
+{
+	static char buf[160];
+	struct vmh_vm_info v;
+
+	if (!hd->reg || vmh_reg_vm(hd->reg, vm, &v) < 0)
+		return "the registry does not know the VM";
+	if (v.state == VMH_VM_RUNNING)
+		snprintf(buf, sizeof(buf), "owner %s runs it (epoch %" PRIu64 ")",
+			 hd_node_name(hd, v.owner), v.epoch);
+	else if (v.state == VMH_VM_MIGRATING)
+		snprintf(buf, sizeof(buf), "migrating %s -> %s (epoch %" PRIu64 ")",
+			 hd_node_name(hd, v.owner), hd_node_name(hd, v.dst), v.epoch);
+	else
+		snprintf(buf, sizeof(buf), "stopped (epoch %" PRIu64 ")", v.epoch);
+	return buf;
+}
+
 /* Our own record came back: decide the request it carried. */
 static void own_delivery(struct hd *hd, const struct vmh_msg *m, enum vmh_reg_reason why)
 {
@@ -526,9 +545,11 @@ static void own_delivery(struct hd *hd, const struct vmh_msg *m, enum vmh_reg_re
 			m->vm, p->req ? vmh_ipc_type_str(p->req) : "internal", m->type,
 			vmh_reg_reason_str(why));
 	}
-	reply_vm(hd, p->client, p->client_seq, p->req, m->vm,
-		 why == VMH_REG_OK ? VMH_IPC_OK : status_of(why), why,
-		 why == VMH_REG_OK ? NULL : "registry: %s", vmh_reg_reason_str(why));
+	if (why == VMH_REG_OK)
+		reply_vm(hd, p->client, p->client_seq, p->req, m->vm, VMH_IPC_OK, why, NULL);
+	else
+		reply_vm(hd, p->client, p->client_seq, p->req, m->vm, status_of(why), why,
+			 "%s; %s", vmh_reg_reason_str(why), describe_vm(hd, m->vm));
 	pending_unlink(hd, p);
 }
 

@@ -450,6 +450,9 @@ static bool running_or_gone(const struct vmh_dom_status *st)
 	return st->state == VMH_DOM_RUNNING || ra_state_gone(st);
 }
 
+/* How long a failed migration waits for its abort to be decided. */
+#define RA_ABORT_WAIT_MS 5000
+
 /*
  * registry=true, after the migrate call failed or was cancelled: ABORT.
  * Delivered, it makes vmhandoffd resume the source copy, which the agent
@@ -463,9 +466,15 @@ static bool running_or_gone(const struct vmh_dom_status *st)
 static ra_rc handoff_failed(struct ra *ra, const struct ra_handoff *h, const char *why)
 {
 	struct vmh_dom_status st = { .state = VMH_DOM_UNKNOWN };
-	int64_t wait_ms;
+	int64_t wait_ms, abort_ms;
 
-	switch (ra_registry_abort(ra, h, ra_time_left_ms(ra, 1000))) {
+	/* Bounded short: an abort refused for want of the target's fencing
+	 * waits for pacemaker, which fences only after this action returns;
+	 * vmhandoffd goes on asking on its own. */
+	abort_ms = ra_time_left_ms(ra, 1000);
+	if (abort_ms > RA_ABORT_WAIT_MS)
+		abort_ms = RA_ABORT_WAIT_MS;
+	switch (ra_registry_abort(ra, h, abort_ms)) {
 	case RA_COMMIT_WON:
 		vmh_log(VMH_LOG_NOTICE, "%s: migrated to %s after all (the migrate call said: %s)",
 			ra->dom_name, h->target, why);

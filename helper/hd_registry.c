@@ -525,8 +525,13 @@ static void own_delivery(struct hd *hd, const struct vmh_msg *m, enum vmh_reg_re
 	}
 	/* a takeover waiting for the lost owner's fencing (or expiry): ask
 	 * again every second while the client's budget lasts */
-	if ((why == VMH_REG_R_NO_WITNESS || why == VMH_REG_R_UNSETTLED) && p->client &&
-	    vmh_now_ms() + HD_RETRY_MS < p->deadline) {
+	if ((why == VMH_REG_R_NO_WITNESS || why == VMH_REG_R_UNSETTLED) &&
+	    ((p->client && vmh_now_ms() + HD_RETRY_MS < p->deadline) ||
+	     m->type == VMH_MSG_HANDOFF_ABORT)) {
+		/* an abort goes on after the agent gave up waiting: the
+		 * target's fencing that it needs comes only after the agent's
+		 * migrate_to has returned (pacemaker fences in the next
+		 * transition) */
 		if (!p->retry_at)
 			vmh_log(VMH_LOG_NOTICE, "%s: %s waits for a departed node to be fenced (%s)",
 				m->vm, vmh_ipc_type_str(p->req), vmh_reg_reason_str(why));
@@ -857,7 +862,7 @@ static void check_deadlines(struct hd *hd)
 	}
 	for (struct hd_pending *p = hd->pending, *next; p; p = next) {
 		next = p->next;
-		if (!p->client && !p->sent && p->req)
+		if (!p->client && !p->sent && p->req && p->msg.type != VMH_MSG_HANDOFF_ABORT)
 			pending_unlink(hd, p);	/* never sent, nobody waits */
 	}
 }

@@ -142,7 +142,7 @@ const char *vmh_ipc_type_str(enum vmh_ipc_type t)
 
 /* ---- frames -------------------------------------------------------------- */
 
-int vmh_ipcint_start_frame(struct ipc_writer *w, unsigned type)
+int vmh_ipcint_start_frame(struct vmh_bw *w, unsigned type)
 {
 	size_t body = w->pos;
 
@@ -153,43 +153,43 @@ int vmh_ipcint_start_frame(struct ipc_writer *w, unsigned type)
 	w->p = malloc(w->cap);
 	if (!w->p)
 		return -ENOMEM;
-	ipc_put_le(w, type, 2);
-	ipc_put_le(w, VMH_IPC_VERSION, 2);
-	ipc_put_le(w, body, 4);
+	vmh_bw_le(w, type, 2);
+	vmh_bw_le(w, VMH_IPC_VERSION, 2);
+	vmh_bw_le(w, body, 4);
 	return 0;
 }
 
-void vmh_ipcint_finish_frame(struct ipc_writer *w, uint8_t **buf, size_t *len)
+void vmh_ipcint_finish_frame(struct vmh_bw *w, uint8_t **buf, size_t *len)
 {
 	assert(w->pos == w->cap);
 	*buf = w->p;
 	*len = w->cap;
 }
 
-int vmh_ipcint_open_frame(const uint8_t *buf, size_t len, struct ipc_reader *body,
+int vmh_ipcint_open_frame(const uint8_t *buf, size_t len, struct vmh_br *body,
 			  unsigned *type)
 {
-	struct ipc_reader r = { .p = buf, .len = len };
+	struct vmh_br r = { .p = buf, .len = len };
 	uint16_t version;
 	uint32_t length;
 
 	if (!buf || len < VMH_IPC_HDR_LEN)
 		return -EBADMSG;
-	*type = (unsigned)ipc_get_le(&r, 2);
-	version = (uint16_t)ipc_get_le(&r, 2);
-	length = (uint32_t)ipc_get_le(&r, 4);
+	*type = (unsigned)vmh_br_le(&r, 2);
+	version = (uint16_t)vmh_br_le(&r, 2);
+	length = (uint32_t)vmh_br_le(&r, 4);
 	if (version != VMH_IPC_VERSION)
 		return -EPROTONOSUPPORT;
 	if (length > VMH_IPC_MAX_BODY || length != len - VMH_IPC_HDR_LEN)
 		return -EBADMSG;
-	*body = (struct ipc_reader){ .p = buf + VMH_IPC_HDR_LEN, .len = length };
+	*body = (struct vmh_br){ .p = buf + VMH_IPC_HDR_LEN, .len = length };
 	return 0;
 }
 
-int vmh_ipcint_scan_body(const struct ipc_reader *body, uint32_t allowed, uint32_t mandatory,
+int vmh_ipcint_scan_body(const struct vmh_br *body, uint32_t allowed, uint32_t mandatory,
 			 size_t count[VMH_IPC_T_MAX + 1])
 {
-	struct ipc_reader r = *body;
+	struct vmh_br r = *body;
 	uint32_t seen = 0;
 	struct ipc_field f;
 
@@ -212,12 +212,12 @@ int vmh_ipcint_scan_body(const struct ipc_reader *body, uint32_t allowed, uint32
 
 ssize_t vmh_ipc_frame_len(const uint8_t *buf, size_t len)
 {
-	struct ipc_reader r = { .p = buf, .len = len, .pos = 4 };
+	struct vmh_br r = { .p = buf, .len = len, .pos = 4 };
 	uint32_t body;
 
 	if (len < VMH_IPC_HDR_LEN)
 		return 0;
-	body = (uint32_t)ipc_get_le(&r, 4);
+	body = (uint32_t)vmh_br_le(&r, 4);
 	if (body > VMH_IPC_MAX_BODY)
 		return -EBADMSG;
 	return (ssize_t)(VMH_IPC_HDR_LEN + body);
@@ -277,7 +277,7 @@ static int check_req(const struct vmh_ipc_req *req, uint32_t present)
 	return 0;
 }
 
-static void put_req(struct ipc_writer *w, const struct vmh_ipc_req *req, uint32_t present)
+static void put_req(struct vmh_bw *w, const struct vmh_ipc_req *req, uint32_t present)
 {
 	if (present & IPC_BIT(VMH_IPC_T_VM))
 		ipc_put_str_field(w, VMH_IPC_T_VM, req->vm);
@@ -295,7 +295,7 @@ static void put_req(struct ipc_writer *w, const struct vmh_ipc_req *req, uint32_
 int vmh_ipc_encode_req(const struct vmh_ipc_req *req, uint8_t **buf, size_t *len)
 {
 	uint32_t present = req_present(req);
-	struct ipc_writer w = { 0 };
+	struct vmh_bw w = { 0 };
 	int r;
 
 	r = check_req(req, present);
@@ -353,7 +353,7 @@ static int req_field(struct vmh_ipc_req *req, const struct ipc_field *f)
 int vmh_ipc_decode_req(const uint8_t *buf, size_t len, struct vmh_ipc_req *req)
 {
 	size_t count[VMH_IPC_T_MAX + 1] = { 0 };
-	struct ipc_reader body;
+	struct vmh_br body;
 	struct ipc_field f;
 	unsigned type;
 	int r;

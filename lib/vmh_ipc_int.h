@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "vmh_bytes.h"
 #include "vmh_ipc.h"
 
 /*
@@ -108,105 +109,39 @@ static inline bool ipc_req_type_ok(unsigned type)
 	return type >= VMH_IPC_STATUS && type <= VMH_IPC_TYPE_MAX;
 }
 
-/* ---- byte writer --------------------------------------------------------- */
+/* ---- fields (byte writer and reader: vmh_bytes.h) ------------------------ */
 
-/* p == NULL: only count, so that one function sizes and writes a body. */
-struct ipc_writer {
-	uint8_t *p;
-	size_t pos, cap;
-};
-
-static inline void ipc_put(struct ipc_writer *w, const void *src, size_t n)
+static inline void ipc_put_field_hdr(struct vmh_bw *w, enum vmh_ipc_tag tag, size_t len)
 {
-	if (w->p && n) {
-		assert(w->pos + n <= w->cap);	/* sized by the counting pass */
-		memcpy(w->p + w->pos, src, n);
-	}
-	w->pos += n;
+	vmh_bw_le(w, tag, 2);
+	vmh_bw_le(w, 0, 2);
+	vmh_bw_le(w, len, 4);
 }
 
-static inline void ipc_put_le(struct ipc_writer *w, uint64_t v, unsigned bytes)
-{
-	uint8_t b[8];
-
-	for (unsigned i = 0; i < bytes; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	ipc_put(w, b, bytes);
-}
-
-static inline void ipc_put_field_hdr(struct ipc_writer *w, enum vmh_ipc_tag tag, size_t len)
-{
-	ipc_put_le(w, tag, 2);
-	ipc_put_le(w, 0, 2);
-	ipc_put_le(w, len, 4);
-}
-
-static inline void ipc_put_bytes_field(struct ipc_writer *w, enum vmh_ipc_tag tag, const void *v,
+static inline void ipc_put_bytes_field(struct vmh_bw *w, enum vmh_ipc_tag tag, const void *v,
 				       size_t len)
 {
 	ipc_put_field_hdr(w, tag, len);
-	ipc_put(w, v, len);
+	vmh_bw_put(w, v, len);
 }
 
-static inline void ipc_put_str_field(struct ipc_writer *w, enum vmh_ipc_tag tag, const char *s)
+static inline void ipc_put_str_field(struct vmh_bw *w, enum vmh_ipc_tag tag, const char *s)
 {
 	ipc_put_bytes_field(w, tag, s, strlen(s));
 }
 
-static inline void ipc_put_int_field(struct ipc_writer *w, enum vmh_ipc_tag tag, uint64_t v,
+static inline void ipc_put_int_field(struct vmh_bw *w, enum vmh_ipc_tag tag, uint64_t v,
 				     unsigned bytes)
 {
 	ipc_put_field_hdr(w, tag, bytes);
-	ipc_put_le(w, v, bytes);
-}
-
-/* ---- byte reader --------------------------------------------------------- */
-
-/* Once bad, every read fails: check bad once after a run of reads. */
-struct ipc_reader {
-	const uint8_t *p;
-	size_t pos, len;
-	bool bad;
-};
-
-static inline const uint8_t *ipc_take(struct ipc_reader *r, size_t n)
-{
-	const uint8_t *at;
-
-	if (r->bad || n > r->len - r->pos) {
-		r->bad = true;
-		return NULL;
-	}
-	at = r->p + r->pos;
-	r->pos += n;
-	return at;
-}
-
-static inline uint64_t ipc_get_le(struct ipc_reader *r, unsigned bytes)
-{
-	const uint8_t *b = ipc_take(r, bytes);
-	uint64_t v = 0;
-
-	for (unsigned i = 0; b && i < bytes; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-/* n reserved bytes, which must be zero. */
-static inline void ipc_get_reserved(struct ipc_reader *r, size_t n)
-{
-	const uint8_t *b = ipc_take(r, n);
-
-	for (size_t i = 0; b && i < n; i++)
-		if (b[i])
-			r->bad = true;
+	vmh_bw_le(w, v, bytes);
 }
 
 /* len bytes that obey rule into out (size bytes), NUL-terminated. */
-static inline void ipc_get_str(struct ipc_reader *r, size_t len, char *out, size_t size,
+static inline void ipc_get_str(struct vmh_br *r, size_t len, char *out, size_t size,
 			       ipc_str_rule rule)
 {
-	const uint8_t *b = ipc_take(r, len);
+	const uint8_t *b = vmh_br_take(r, len);
 
 	if (!b)
 		return;
@@ -228,29 +163,29 @@ struct ipc_field {
 
 /* The next field of a body; false at its end or when it does not frame
  * (then r->bad). */
-static inline bool ipc_next_field(struct ipc_reader *r, struct ipc_field *f)
+static inline bool ipc_next_field(struct vmh_br *r, struct ipc_field *f)
 {
 	if (r->bad || r->pos == r->len)
 		return false;
-	f->tag = (unsigned)ipc_get_le(r, 2);
-	ipc_get_reserved(r, 2);
-	f->len = (uint32_t)ipc_get_le(r, 4);
-	f->v = ipc_take(r, f->len);
+	f->tag = (unsigned)vmh_br_le(r, 2);
+	vmh_br_reserved(r, 2);
+	f->len = (uint32_t)vmh_br_le(r, 4);
+	f->v = vmh_br_take(r, f->len);
 	return !r->bad;
 }
 
 /* A reader over the value of f. */
-static inline struct ipc_reader ipc_value_reader(const struct ipc_field *f)
+static inline struct vmh_br ipc_value_reader(const struct ipc_field *f)
 {
-	return (struct ipc_reader){ .p = f->v, .len = f->len };
+	return (struct vmh_br){ .p = f->v, .len = f->len };
 }
 
 /* An integer field's value (its length, 1, 4 or 8, fixed by the table). */
 static inline uint64_t ipc_field_int(const struct ipc_field *f)
 {
-	struct ipc_reader r = ipc_value_reader(f);
+	struct vmh_br r = ipc_value_reader(f);
 
-	return ipc_get_le(&r, (unsigned)f->len);
+	return vmh_br_le(&r, (unsigned)f->len);
 }
 
 /* u8 0/1 */
@@ -266,7 +201,7 @@ static inline int ipc_get_bool(const struct ipc_field *f, bool *out)
 static inline int ipc_get_str_field(const struct ipc_field *f, char *out, size_t size,
 				    ipc_str_rule rule)
 {
-	struct ipc_reader r = ipc_value_reader(f);
+	struct vmh_br r = ipc_value_reader(f);
 
 	ipc_get_str(&r, f->len, out, size, rule);
 	return r.bad ? -EBADMSG : 0;
@@ -276,12 +211,12 @@ static inline int ipc_get_str_field(const struct ipc_field *f, char *out, size_t
 
 /* Turns a counting writer into a real one: allocates the frame and writes
  * the header. 0, -EMSGSIZE, -ENOMEM. */
-int vmh_ipcint_start_frame(struct ipc_writer *w, unsigned type);
-void vmh_ipcint_finish_frame(struct ipc_writer *w, uint8_t **buf, size_t *len);
+int vmh_ipcint_start_frame(struct vmh_bw *w, unsigned type);
+void vmh_ipcint_finish_frame(struct vmh_bw *w, uint8_t **buf, size_t *len);
 
 /* Header checks (version, length); *body then spans the body. 0,
  * -EBADMSG, -EPROTONOSUPPORT. */
-int vmh_ipcint_open_frame(const uint8_t *buf, size_t len, struct ipc_reader *body,
+int vmh_ipcint_open_frame(const uint8_t *buf, size_t len, struct vmh_br *body,
 			  unsigned *type);
 
 /*
@@ -290,7 +225,7 @@ int vmh_ipcint_open_frame(const uint8_t *buf, size_t len, struct ipc_reader *bod
  * mandatory there. count[tag] tells how often each tag came. 0 or
  * -EBADMSG.
  */
-int vmh_ipcint_scan_body(const struct ipc_reader *body, uint32_t allowed, uint32_t mandatory,
+int vmh_ipcint_scan_body(const struct vmh_br *body, uint32_t allowed, uint32_t mandatory,
 			 size_t count[VMH_IPC_T_MAX + 1]);
 
 #endif

@@ -120,37 +120,37 @@ static int check_reply(const struct vmh_ipc_reply *rep, uint32_t present)
 	return check_reply_lists(rep);
 }
 
-static void put_node_entry(struct ipc_writer *w, const struct vmh_ipc_node *n)
+static void put_node_entry(struct vmh_bw *w, const struct vmh_ipc_node *n)
 {
 	size_t nlen = strlen(n->name);
 
 	ipc_put_field_hdr(w, VMH_IPC_T_NODE_ENTRY, IPC_NODE_ENTRY_LEN + nlen);
-	ipc_put_le(w, n->nodeid, 4);
-	ipc_put_le(w, n->member ? VMH_IPC_NF_MEMBER : 0, 1);
-	ipc_put_le(w, nlen, 1);
-	ipc_put_le(w, 0, 2);
-	ipc_put(w, n->name, nlen);
+	vmh_bw_le(w, n->nodeid, 4);
+	vmh_bw_le(w, n->member ? VMH_IPC_NF_MEMBER : 0, 1);
+	vmh_bw_le(w, nlen, 1);
+	vmh_bw_le(w, 0, 2);
+	vmh_bw_put(w, n->name, nlen);
 }
 
-static void put_progress(struct ipc_writer *w, const struct vmh_ipc_progress *p)
+static void put_progress(struct vmh_bw *w, const struct vmh_ipc_progress *p)
 {
 	size_t nlen = strlen(p->vm);
 
 	ipc_put_field_hdr(w, VMH_IPC_T_PROGRESS, IPC_PROGRESS_LEN + nlen);
-	ipc_put_le(w, nlen, 1);
-	ipc_put_le(w, 0, 3);
-	ipc_put_le(w, p->iteration, 4);
-	ipc_put_le(w, p->elapsed_ms, 8);
-	ipc_put_le(w, p->data_total, 8);
-	ipc_put_le(w, p->data_processed, 8);
-	ipc_put_le(w, p->data_remaining, 8);
-	ipc_put_le(w, p->mem_bps, 8);
-	ipc_put_le(w, p->dirty_rate, 8);
-	ipc_put_le(w, p->downtime_ms, 8);
-	ipc_put(w, p->vm, nlen);
+	vmh_bw_le(w, nlen, 1);
+	vmh_bw_le(w, 0, 3);
+	vmh_bw_le(w, p->iteration, 4);
+	vmh_bw_le(w, p->elapsed_ms, 8);
+	vmh_bw_le(w, p->data_total, 8);
+	vmh_bw_le(w, p->data_processed, 8);
+	vmh_bw_le(w, p->data_remaining, 8);
+	vmh_bw_le(w, p->mem_bps, 8);
+	vmh_bw_le(w, p->dirty_rate, 8);
+	vmh_bw_le(w, p->downtime_ms, 8);
+	vmh_bw_put(w, p->vm, nlen);
 }
 
-static void put_reply(struct ipc_writer *w, const struct vmh_ipc_reply *rep, uint32_t present)
+static void put_reply(struct vmh_bw *w, const struct vmh_ipc_reply *rep, uint32_t present)
 {
 	ipc_put_int_field(w, VMH_IPC_T_STATUS, (unsigned)rep->status, 4);
 	if (present & IPC_BIT(VMH_IPC_T_REG_REASON))
@@ -188,7 +188,7 @@ static void put_reply(struct ipc_writer *w, const struct vmh_ipc_reply *rep, uin
 int vmh_ipc_encode_reply(const struct vmh_ipc_reply *rep, uint8_t **buf, size_t *len)
 {
 	uint32_t present = reply_present(rep);
-	struct ipc_writer w = { 0 };
+	struct vmh_bw w = { 0 };
 	int r;
 
 	r = check_reply(rep, present);
@@ -207,13 +207,13 @@ int vmh_ipc_encode_reply(const struct vmh_ipc_reply *rep, uint8_t **buf, size_t 
 
 static int get_node_entry(const struct ipc_field *f, struct vmh_ipc_node *n)
 {
-	struct ipc_reader r = ipc_value_reader(f);
+	struct vmh_br r = ipc_value_reader(f);
 	uint8_t flags, nlen;
 
-	n->nodeid = (uint32_t)ipc_get_le(&r, 4);
-	flags = (uint8_t)ipc_get_le(&r, 1);
-	nlen = (uint8_t)ipc_get_le(&r, 1);
-	ipc_get_reserved(&r, 2);
+	n->nodeid = (uint32_t)vmh_br_le(&r, 4);
+	flags = (uint8_t)vmh_br_le(&r, 1);
+	nlen = (uint8_t)vmh_br_le(&r, 1);
+	vmh_br_reserved(&r, 2);
 	ipc_get_str(&r, nlen, n->name, sizeof(n->name), ipc_node_name_ok);
 	if (r.bad || r.pos != r.len || n->nodeid == 0 || (flags & ~VMH_IPC_NF_ALL))
 		return -EBADMSG;
@@ -223,18 +223,18 @@ static int get_node_entry(const struct ipc_field *f, struct vmh_ipc_node *n)
 
 static int get_progress(const struct ipc_field *f, struct vmh_ipc_progress *p)
 {
-	struct ipc_reader r = ipc_value_reader(f);
-	uint8_t nlen = (uint8_t)ipc_get_le(&r, 1);
+	struct vmh_br r = ipc_value_reader(f);
+	uint8_t nlen = (uint8_t)vmh_br_le(&r, 1);
 
-	ipc_get_reserved(&r, 3);
-	p->iteration = (uint32_t)ipc_get_le(&r, 4);
-	p->elapsed_ms = ipc_get_le(&r, 8);
-	p->data_total = ipc_get_le(&r, 8);
-	p->data_processed = ipc_get_le(&r, 8);
-	p->data_remaining = ipc_get_le(&r, 8);
-	p->mem_bps = ipc_get_le(&r, 8);
-	p->dirty_rate = ipc_get_le(&r, 8);
-	p->downtime_ms = ipc_get_le(&r, 8);
+	vmh_br_reserved(&r, 3);
+	p->iteration = (uint32_t)vmh_br_le(&r, 4);
+	p->elapsed_ms = vmh_br_le(&r, 8);
+	p->data_total = vmh_br_le(&r, 8);
+	p->data_processed = vmh_br_le(&r, 8);
+	p->data_remaining = vmh_br_le(&r, 8);
+	p->mem_bps = vmh_br_le(&r, 8);
+	p->dirty_rate = vmh_br_le(&r, 8);
+	p->downtime_ms = vmh_br_le(&r, 8);
 	ipc_get_str(&r, nlen, p->vm, sizeof(p->vm), vmh_reg_name_ok);
 	return r.bad || r.pos != r.len ? -EBADMSG : 0;
 }
@@ -341,7 +341,7 @@ int vmh_ipc_decode_reply(const uint8_t *buf, size_t len, struct vmh_ipc_reply *r
 {
 	size_t count[VMH_IPC_T_MAX + 1] = { 0 };
 	unsigned type, req_type;
-	struct ipc_reader body;
+	struct vmh_br body;
 	struct ipc_field f;
 	int r;
 

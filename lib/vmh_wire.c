@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmh_bytes.h"
+
 /*
  * The layouts, as structs: never cast onto a buffer (alignment, host byte
  * order), only used for the asserts below, which pin every offset the
@@ -133,107 +135,29 @@ static_assert(sizeof(struct wire_vmrec) == 120 && offsetof(struct wire_vmrec, ep
 #define VF_REQUIRE_FENCING 0x01
 #define IF_QUORATE 0x01
 
-/* ---- byte writer / reader --------------------------------------------- */
+/* ---- byte writer / reader (vmh_bytes.h) ------------------------------ */
 
-struct writer {
-	uint8_t *p;
-	size_t pos, cap;
-};
-
-static void put(struct writer *w, const void *src, size_t n)
-{
-	assert(w->pos + n <= w->cap);	/* sizes are computed before */
-	if (n)
-		memcpy(w->p + w->pos, src, n);
-	w->pos += n;
-}
-
-static void put_zero(struct writer *w, size_t n)
-{
-	assert(w->pos + n <= w->cap);
-	memset(w->p + w->pos, 0, n);
-	w->pos += n;
-}
-
-static void put_le(struct writer *w, uint64_t v, unsigned bytes)
-{
-	uint8_t b[8];
-
-	for (unsigned i = 0; i < bytes; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	put(w, b, bytes);
-}
-
-static void put8(struct writer *w, uint8_t v) { put_le(w, v, 1); }
-static void put16(struct writer *w, uint16_t v) { put_le(w, v, 2); }
-static void put32(struct writer *w, uint32_t v) { put_le(w, v, 4); }
-static void put64(struct writer *w, uint64_t v) { put_le(w, v, 8); }
+static void put8(struct vmh_bw *w, uint8_t v) { vmh_bw_le(w, v, 1); }
+static void put16(struct vmh_bw *w, uint16_t v) { vmh_bw_le(w, v, 2); }
+static void put32(struct vmh_bw *w, uint32_t v) { vmh_bw_le(w, v, 4); }
+static void put64(struct vmh_bw *w, uint64_t v) { vmh_bw_le(w, v, 8); }
 
 /* The bytes of a string, then zeros up to the field's fixed size. */
-static void put_fixed_str(struct writer *w, const char *s, size_t len, size_t field)
+static void put_fixed_str(struct vmh_bw *w, const char *s, size_t len, size_t field)
 {
-	put(w, s, len);
-	put_zero(w, field - len);
+	vmh_bw_put(w, s, len);
+	vmh_bw_zero(w, field - len);
 }
 
-struct reader {
-	const uint8_t *p;
-	size_t pos, len;
-	bool bad;
-};
-
-static const uint8_t *take(struct reader *r, size_t n)
-{
-	const uint8_t *at;
-
-	if (r->bad || n > r->len - r->pos) {
-		r->bad = true;
-		return NULL;
-	}
-	at = r->p + r->pos;
-	r->pos += n;
-	return at;
-}
-
-static uint64_t get_le(struct reader *r, unsigned bytes)
-{
-	const uint8_t *b = take(r, bytes);
-	uint64_t v = 0;
-
-	if (!b)
-		return 0;
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-static uint8_t get8(struct reader *r) { return (uint8_t)get_le(r, 1); }
-static uint16_t get16(struct reader *r) { return (uint16_t)get_le(r, 2); }
-static uint32_t get32(struct reader *r) { return (uint32_t)get_le(r, 4); }
-static uint64_t get64(struct reader *r) { return get_le(r, 8); }
-
-static void get_bytes(struct reader *r, void *out, size_t n)
-{
-	const uint8_t *b = take(r, n);
-
-	if (b)
-		memcpy(out, b, n);
-}
-
-/* n reserved bytes, which must be zero. */
-static void get_reserved(struct reader *r, size_t n)
-{
-	const uint8_t *b = take(r, n);
-
-	for (size_t i = 0; b && i < n; i++)
-		if (b[i])
-			r->bad = true;
-}
+static uint8_t get8(struct vmh_br *r) { return (uint8_t)vmh_br_le(r, 1); }
+static uint16_t get16(struct vmh_br *r) { return (uint16_t)vmh_br_le(r, 2); }
+static uint32_t get32(struct vmh_br *r) { return (uint32_t)vmh_br_le(r, 4); }
+static uint64_t get64(struct vmh_br *r) { return vmh_br_le(r, 8); }
 
 /* A fixed field of `field` bytes holding len bytes and zero padding. */
-static void get_fixed_str(struct reader *r, char *out, size_t len, size_t field)
+static void get_fixed_str(struct vmh_br *r, char *out, size_t len, size_t field)
 {
-	const uint8_t *b = take(r, field);
+	const uint8_t *b = vmh_br_take(r, field);
 
 	if (!b)
 		return;
@@ -278,17 +202,17 @@ static int image_body_len(const struct vmh_reg_image *img, size_t *len)
 	return 0;
 }
 
-static void put_image(struct writer *w, const struct vmh_reg_image *img)
+static void put_image(struct vmh_bw *w, const struct vmh_reg_image *img)
 {
 	put32(w, img->author);
 	put32(w, img->voters);
 	put64(w, img->config);
 	put64(w, img->ring);
 	put8(w, img->quorate ? IF_QUORATE : 0);
-	put_zero(w, 3);
+	vmh_bw_zero(w, 3);
 	put32(w, (uint32_t)img->n_nodes);
 	put32(w, (uint32_t)img->n_vms);
-	put_zero(w, 4);
+	vmh_bw_zero(w, 4);
 	for (size_t i = 0; i < img->n_nodes; i++) {
 		const struct vmh_node_info *n = &img->nodes[i];
 		size_t alen = strlen(n->addr);
@@ -319,9 +243,9 @@ static void put_image(struct writer *w, const struct vmh_reg_image *img)
 		put64(w, v->epoch);
 		put64(w, v->vkey_config);
 		put64(w, v->vkey_epoch);
-		put(w, v->uuid, 16);
+		vmh_bw_put(w, v->uuid, 16);
 		put_fixed_str(w, v->name, nlen, VMH_REG_NAME_MAX);
-		put(w, v->xml, v->xml_len);
+		vmh_bw_put(w, v->xml, v->xml_len);
 	}
 }
 
@@ -398,7 +322,7 @@ static int msg_body_len(const struct vmh_msg *m, size_t *len)
 	return 0;
 }
 
-static int start_buffer(struct writer *w, uint16_t type, size_t body)
+static int start_buffer(struct vmh_bw *w, uint16_t type, size_t body)
 {
 	w->cap = VMH_WIRE_HDR_LEN + body;
 	w->pos = 0;
@@ -413,7 +337,7 @@ static int start_buffer(struct writer *w, uint16_t type, size_t body)
 
 int vmh_wire_encode(const struct vmh_msg *m, uint8_t **buf, size_t *len)
 {
-	struct writer w;
+	struct vmh_bw w;
 	size_t body;
 	int r;
 
@@ -431,21 +355,21 @@ int vmh_wire_encode(const struct vmh_msg *m, uint8_t **buf, size_t *len)
 
 		put64(&w, m->expect);
 		put8(&w, (uint8_t)nlen);
-		put_zero(&w, 7);
+		vmh_bw_zero(&w, 7);
 		put_fixed_str(&w, m->vm, nlen, VMH_REG_NAME_MAX);
 	}
 	switch (m->type) {
 	case VMH_MSG_CLAIM:
-		put(&w, m->uuid, 16);
+		vmh_bw_put(&w, m->uuid, 16);
 		put8(&w, m->require_fencing ? VF_REQUIRE_FENCING : 0);
-		put_zero(&w, 3);
+		vmh_bw_zero(&w, 3);
 		put32(&w, (uint32_t)m->xml_len);
-		put(&w, m->xml, m->xml_len);
+		vmh_bw_put(&w, m->xml, m->xml_len);
 		break;
 	case VMH_MSG_CONFIG:
 		put32(&w, (uint32_t)m->xml_len);
 		put32(&w, 0);
-		put(&w, m->xml, m->xml_len);
+		vmh_bw_put(&w, m->xml, m->xml_len);
 		break;
 	case VMH_MSG_HANDOFF_BEGIN:
 		put32(&w, m->node);
@@ -467,13 +391,13 @@ int vmh_wire_encode(const struct vmh_msg *m, uint8_t **buf, size_t *len)
 
 		put32(&w, m->node);
 		put8(&w, (uint8_t)alen);
-		put_zero(&w, 3);
+		vmh_bw_zero(&w, 3);
 		put_fixed_str(&w, m->addr, alen, VMH_REG_ADDR_MAX);
 		break;
 	}
 	case VMH_MSG_QUORUM:
 		put8(&w, m->quorate ? 1 : 0);
-		put_zero(&w, 7);
+		vmh_bw_zero(&w, 7);
 		put64(&w, m->round);
 		break;
 	case VMH_MSG_SYNC_START:
@@ -498,7 +422,7 @@ int vmh_wire_encode(const struct vmh_msg *m, uint8_t **buf, size_t *len)
 }
 
 /* An image body from r; img owns its memory after, even on error. */
-static int get_image(struct reader *r, struct vmh_reg_image *img)
+static int get_image(struct vmh_br *r, struct vmh_reg_image *img)
 {
 	uint32_t n_nodes, n_vms;
 	uint8_t flags;
@@ -509,10 +433,10 @@ static int get_image(struct reader *r, struct vmh_reg_image *img)
 	img->config = get64(r);
 	img->ring = get64(r);
 	flags = get8(r);
-	get_reserved(r, 3);
+	vmh_br_reserved(r, 3);
 	n_nodes = get32(r);
 	n_vms = get32(r);
-	get_reserved(r, 4);
+	vmh_br_reserved(r, 4);
 	if (r->bad || (flags & ~IF_QUORATE) || n_nodes > VMH_REG_MAX_NODES || n_vms > VMH_REG_MAX_VMS)
 		return -EBADMSG;
 	img->quorate = flags & IF_QUORATE;
@@ -540,7 +464,7 @@ static int get_image(struct reader *r, struct vmh_reg_image *img)
 		n->nodeid = get32(r);
 		flags = get8(r);
 		alen = get8(r);
-		get_reserved(r, 2);
+		vmh_br_reserved(r, 2);
 		n->left = get64(r);
 		n->fenced_for = get64(r);
 		n->expired_for = get64(r);
@@ -560,21 +484,21 @@ static int get_image(struct reader *r, struct vmh_reg_image *img)
 
 		v->state = (enum vmh_vm_state)get8(r);
 		flags = get8(r);
-		get_reserved(r, 1);
+		vmh_br_reserved(r, 1);
 		v->owner = get32(r);
 		v->dst = get32(r);
 		v->xml_len = get32(r);
 		v->epoch = get64(r);
 		v->vkey_config = get64(r);
 		v->vkey_epoch = get64(r);
-		get_bytes(r, v->uuid, 16);
+		vmh_br_bytes(r, v->uuid, 16);
 		if (nlen == 0)
 			r->bad = true;
 		get_fixed_str(r, v->name, nlen, VMH_REG_NAME_MAX);
 		if (r->bad || (flags & ~VF_REQUIRE_FENCING) || v->xml_len > VMH_REG_XML_MAX)
 			return -EBADMSG;
 		v->require_fencing = flags & VF_REQUIRE_FENCING;
-		xml = take(r, v->xml_len);
+		xml = vmh_br_take(r, v->xml_len);
 		if (!xml || memchr(xml, '\0', v->xml_len))
 			return -EBADMSG;
 		v->xml = malloc(v->xml_len + 1);
@@ -603,7 +527,7 @@ void vmh_wire_msg_clear(struct vmh_msg *msg)
 
 int vmh_wire_peek(const uint8_t *buf, size_t len, struct vmh_wire_hdr *hdr)
 {
-	struct reader r = { .p = buf, .len = len };
+	struct vmh_br r = { .p = buf, .len = len };
 
 	if (!buf || len < VMH_WIRE_HDR_LEN)
 		return -EBADMSG;
@@ -614,7 +538,7 @@ int vmh_wire_peek(const uint8_t *buf, size_t len, struct vmh_wire_hdr *hdr)
 }
 
 /* Header checks shared by messages and snapshots; r then spans the body. */
-static int open_body(const uint8_t *buf, size_t len, struct reader *r, struct vmh_wire_hdr *h)
+static int open_body(const uint8_t *buf, size_t len, struct vmh_br *r, struct vmh_wire_hdr *h)
 {
 	if (vmh_wire_peek(buf, len, h) < 0)
 		return -EBADMSG;
@@ -629,14 +553,14 @@ static int open_body(const uint8_t *buf, size_t len, struct reader *r, struct vm
 	return 0;
 }
 
-static int get_xml(struct reader *r, struct vmh_msg *m, uint32_t xml_len)
+static int get_xml(struct vmh_br *r, struct vmh_msg *m, uint32_t xml_len)
 {
 	const uint8_t *xml;
 	char *copy;
 
 	if (xml_len > VMH_REG_XML_MAX)
 		return -EBADMSG;
-	xml = take(r, xml_len);
+	xml = vmh_br_take(r, xml_len);
 	if (!xml || memchr(xml, '\0', xml_len))
 		return -EBADMSG;
 	if (xml_len == 0)
@@ -651,18 +575,18 @@ static int get_xml(struct reader *r, struct vmh_msg *m, uint32_t xml_len)
 	return 0;
 }
 
-static int decode_body(struct reader *r, struct vmh_msg *m)
+static int decode_body(struct vmh_br *r, struct vmh_msg *m)
 {
 	uint8_t flags, len8;
 	int rc;
 
 	m->config = get64(r);
 	m->cookie = get32(r);
-	get_reserved(r, 4);
+	vmh_br_reserved(r, 4);
 	if (is_vm_record(m->type)) {
 		m->expect = get64(r);
 		len8 = get8(r);
-		get_reserved(r, 7);
+		vmh_br_reserved(r, 7);
 		get_fixed_str(r, m->vm, len8, VMH_REG_NAME_MAX);
 		if (r->bad || !vmh_reg_name_ok(m->vm, len8))
 			return -EBADMSG;
@@ -671,9 +595,9 @@ static int decode_body(struct reader *r, struct vmh_msg *m)
 	case VMH_MSG_CLAIM: {
 		uint32_t xml_len;
 
-		get_bytes(r, m->uuid, 16);
+		vmh_br_bytes(r, m->uuid, 16);
 		flags = get8(r);
-		get_reserved(r, 3);
+		vmh_br_reserved(r, 3);
 		xml_len = get32(r);
 		if (r->bad || (flags & ~VF_REQUIRE_FENCING))
 			return -EBADMSG;
@@ -683,7 +607,7 @@ static int decode_body(struct reader *r, struct vmh_msg *m)
 	case VMH_MSG_CONFIG: {
 		uint32_t xml_len = get32(r);
 
-		get_reserved(r, 4);
+		vmh_br_reserved(r, 4);
 		if (r->bad || xml_len == 0)
 			return -EBADMSG;
 		return get_xml(r, m, xml_len);
@@ -694,11 +618,11 @@ static int decode_body(struct reader *r, struct vmh_msg *m)
 		return 0;
 	case VMH_MSG_HANDOFF_BEGIN:
 		m->node = get32(r);
-		get_reserved(r, 4);
+		vmh_br_reserved(r, 4);
 		return r->bad || m->node == 0 ? -EBADMSG : 0;
 	case VMH_MSG_NODE_FENCED:
 		m->node = get32(r);
-		get_reserved(r, 4);
+		vmh_br_reserved(r, 4);
 		m->departure = get64(r);
 		m->fence_time = get64(r);
 		return r->bad || m->node == 0 || m->departure == 0 ? -EBADMSG : 0;
@@ -710,12 +634,12 @@ static int decode_body(struct reader *r, struct vmh_msg *m)
 	case VMH_MSG_ADDRESS:
 		m->node = get32(r);
 		len8 = get8(r);
-		get_reserved(r, 3);
+		vmh_br_reserved(r, 3);
 		get_fixed_str(r, m->addr, len8, VMH_REG_ADDR_MAX);
 		return r->bad || m->node == 0 || !vmh_reg_addr_ok(m->addr, len8) ? -EBADMSG : 0;
 	case VMH_MSG_QUORUM:
 		flags = get8(r);
-		get_reserved(r, 7);
+		vmh_br_reserved(r, 7);
 		m->round = get64(r);
 		m->quorate = flags == 1;
 		return r->bad || flags > 1 ? -EBADMSG : 0;
@@ -725,7 +649,7 @@ static int decode_body(struct reader *r, struct vmh_msg *m)
 		m->round = get64(r);
 		m->ring = get64(r);
 		n = get32(r);
-		get_reserved(r, 4);
+		vmh_br_reserved(r, 4);
 		if (r->bad || m->round == 0 || m->ring == 0 || n == 0 || n > VMH_REG_MAX_NODES)
 			return -EBADMSG;
 		m->n_members = n;
@@ -755,7 +679,7 @@ static int decode_body(struct reader *r, struct vmh_msg *m)
 int vmh_wire_decode(const uint8_t *buf, size_t len, struct vmh_msg *m)
 {
 	struct vmh_wire_hdr h;
-	struct reader r;
+	struct vmh_br r;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -775,7 +699,7 @@ int vmh_wire_decode(const uint8_t *buf, size_t len, struct vmh_msg *m)
 
 int vmh_wire_encode_image(const struct vmh_reg_image *img, uint8_t **buf, size_t *len)
 {
-	struct writer w;
+	struct vmh_bw w;
 	size_t body;
 	int r;
 
@@ -795,7 +719,7 @@ int vmh_wire_encode_image(const struct vmh_reg_image *img, uint8_t **buf, size_t
 int vmh_wire_decode_image(const uint8_t *buf, size_t len, struct vmh_reg_image *img)
 {
 	struct vmh_wire_hdr h;
-	struct reader r;
+	struct vmh_br r;
 	int rc;
 
 	memset(img, 0, sizeof(*img));

@@ -29,9 +29,6 @@
 /* Below this, a request is not worth sending: the daemon could not get a
  * record delivered and answer in time. */
 #define MIN_BUDGET_MS 100
-/* vmh_ipc_call waits this long past the daemon's budget for a reply that
- * does not come (a hung daemon); kept out of the budget where it fits. */
-#define IPC_GRACE_MS 2000
 
 static const char *socket_path(const struct ra *ra)
 {
@@ -122,7 +119,8 @@ static void describe_reply(const struct vmh_ipc_reply *rep, char *buf, size_t le
 static int call(struct ra *ra, struct vmh_ipc_req *req, int64_t budget_ms,
 		struct vmh_ipc_reply *rep, char *why, size_t whylen)
 {
-	int64_t daemon_ms = budget_ms - (budget_ms / 2 < IPC_GRACE_MS ? budget_ms / 2 : IPC_GRACE_MS);
+	int64_t grace = budget_ms / 2 < VMH_IPC_CALL_GRACE_MS ? budget_ms / 2 : VMH_IPC_CALL_GRACE_MS;
+	int64_t daemon_ms = budget_ms - grace;
 	int64_t t0 = vmh_now_ms();
 	int r;
 

@@ -47,6 +47,10 @@
 #define VMH_IPC_MESSAGE_MAX 255
 /* A budget of 0 or above this is malformed. */
 #define VMH_IPC_MAX_BUDGET_MS (3600u * 1000u)
+/* vmh_ipc_call() waits this long past a request's budget for a reply that
+ * does not come (a hung daemon): a caller with a hard deadline keeps it
+ * out of the budget it gives. */
+#define VMH_IPC_CALL_GRACE_MS 2000
 
 enum vmh_ipc_type {
 	/* requests */

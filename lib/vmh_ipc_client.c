@@ -2,7 +2,7 @@
 /*
  * vmh_ipc: the blocking client (see vmh_ipc_call in vmh_ipc.h). One
  * connection per call, a non-blocking socket and poll() against one
- * monotonic deadline: the budget plus CALL_GRACE_MS for the reply to
+ * monotonic deadline: the budget plus VMH_IPC_CALL_GRACE_MS for the reply to
  * travel, so the caller never waits longer, whatever the daemon does.
  */
 #include "vmh_ipc.h"
@@ -18,7 +18,6 @@
 #include "vmh_time.h"
 
 /* What vmh_ipc_call allows the reply to travel beyond the budget. */
-#define CALL_GRACE_MS 2000
 
 /* Waits until fd is ready for events or the deadline passes: the events
  * that are ready (an error or a hang-up included: the next call on fd
@@ -212,7 +211,7 @@ int vmh_ipc_call(const char *path, const struct vmh_ipc_req *req, struct vmh_ipc
 	if (r < 0)
 		return r;
 	/* Monotonic: a wall clock step must neither cut nor stretch the wait. */
-	deadline = vmh_now_ms() + req->budget_ms + CALL_GRACE_MS;
+	deadline = vmh_now_ms() + req->budget_ms + VMH_IPC_CALL_GRACE_MS;
 	fd = connect_to(path ? path : VMH_IPC_DEFAULT_SOCKET, deadline);
 	if (fd < 0) {
 		r = fd;

@@ -88,27 +88,20 @@ static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_QUERY] = REQ_VM,
 };
 
-static const char *const type_names[VMH_IPC_TYPE_MAX + 1] = {
-	[VMH_IPC_STATUS] = "STATUS",
-	[VMH_IPC_CLAIM] = "CLAIM",
-	[VMH_IPC_RELEASE] = "RELEASE",
-	[VMH_IPC_BEGIN] = "HANDOFF_BEGIN",
-	[VMH_IPC_COMMIT] = "HANDOFF_COMMIT",
-	[VMH_IPC_ABORT] = "HANDOFF_ABORT",
-	[VMH_IPC_WAIT_OWNER] = "WAIT_OWNER",
-	[VMH_IPC_QUERY] = "QUERY",
-};
-
-static const char *const reply_names[VMH_IPC_TYPE_MAX + 1] = {
-	[VMH_IPC_STATUS] = "STATUS reply",
-	[VMH_IPC_CLAIM] = "CLAIM reply",
-	[VMH_IPC_RELEASE] = "RELEASE reply",
-	[VMH_IPC_BEGIN] = "HANDOFF_BEGIN reply",
-	[VMH_IPC_COMMIT] = "HANDOFF_COMMIT reply",
-	[VMH_IPC_ABORT] = "HANDOFF_ABORT reply",
-	[VMH_IPC_WAIT_OWNER] = "WAIT_OWNER reply",
-	[VMH_IPC_QUERY] = "QUERY reply",
-};
+/* The request names, and the same names as replies: one list. */
+#define IPC_TYPE_NAMES(X) \
+	X(VMH_IPC_STATUS, "STATUS") \
+	X(VMH_IPC_CLAIM, "CLAIM") \
+	X(VMH_IPC_RELEASE, "RELEASE") \
+	X(VMH_IPC_BEGIN, "HANDOFF_BEGIN") \
+	X(VMH_IPC_COMMIT, "HANDOFF_COMMIT") \
+	X(VMH_IPC_ABORT, "HANDOFF_ABORT") \
+	X(VMH_IPC_WAIT_OWNER, "WAIT_OWNER") \
+	X(VMH_IPC_QUERY, "QUERY")
+#define IPC_REQ_NAME(t, name) [t] = name,
+#define IPC_REPLY_NAME(t, name) [t] = name " reply",
+static const char *const type_names[VMH_IPC_TYPE_MAX + 1] = { IPC_TYPE_NAMES(IPC_REQ_NAME) };
+static const char *const reply_names[VMH_IPC_TYPE_MAX + 1] = { IPC_TYPE_NAMES(IPC_REPLY_NAME) };
 
 static const char *const status_names[VMH_IPC_STATUS_MAX + 1] = {
 	[VMH_IPC_OK] = "ok",

@@ -165,7 +165,9 @@ void hd_reg_membership(struct hd *hd, uint64_t ring, const uint32_t *members, si
 void hd_reg_quorum(struct hd *hd, bool quorate);
 void hd_reg_ring_advanced(struct hd *hd);
 void hd_reg_deliver(struct hd *hd, uint32_t sender, const void *buf, size_t len);
-void hd_reg_tick(struct hd *hd);	/* once a second */
+void hd_reg_tick(struct hd *hd);	/* every HD_TICK_MS */
+/* Multicasts a record built in the current configuration. 0 or -errno. */
+int hd_reg_send(struct hd *hd, struct vmh_msg *m);
 /* Requests of clients and of the daemon itself. The registry replies
  * through hd_ipc_reply() when the record is delivered (or at the deadline). */
 void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
@@ -213,8 +215,5 @@ int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p);
 /* hd_fence.c */
 void hd_fence_poll(struct hd *hd);	/* called by the tick while needed */
 void hd_fence_close(struct hd *hd);
-
-/* main.c */
-void hd_notify(const char *state);	/* sd_notify(), if under systemd */
 
 #endif

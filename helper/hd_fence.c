@@ -13,14 +13,12 @@
  * node came back and ran VMs.
  */
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <crm/stonith-ng.h>
 
 #include "hd.h"
 #include "vmh_log.h"
-#include "vmh_wire.h"
 
 static stonith_t *fencer(struct hd *hd)
 {
@@ -63,19 +61,13 @@ static void report(struct hd *hd, const struct hd_node *nd, const struct vmh_nod
 		   time_t completed)
 {
 	struct vmh_msg m = { .type = VMH_MSG_NODE_FENCED };
-	uint8_t *buf;
-	size_t len;
 
-	m.config = vmh_reg_config(hd->reg);
 	m.node = nd->id;
 	m.departure = ni->left;
 	m.fence_time = (uint64_t)completed;
-	if (vmh_wire_encode(&m, &buf, &len) < 0)
-		return;
 	vmh_log(VMH_LOG_NOTICE, "node %u (%s) was fenced at %" PRIu64 " after it left: reporting it",
 		nd->id, nd->name, m.fence_time);
-	hd_cluster_send(hd, buf, len);
-	free(buf);
+	hd_reg_send(hd, &m);
 }
 
 void hd_fence_poll(struct hd *hd)

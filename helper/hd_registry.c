@@ -45,7 +45,7 @@ static void after_input(struct hd *hd);
 
 /* --- sending ------------------------------------------------------------ */
 
-static int send_msg(struct hd *hd, struct vmh_msg *m)
+int hd_reg_send(struct hd *hd, struct vmh_msg *m)
 {
 	uint8_t *buf;
 	size_t len;
@@ -97,7 +97,7 @@ static void pending_send(struct hd *hd, struct hd_pending *p)
 	}
 	p->msg.expect = vm_epoch(hd, p->msg.vm);
 	p->msg.cookie = p->cookie;
-	p->sent = send_msg(hd, &p->msg) == 0;
+	p->sent = hd_reg_send(hd, &p->msg) == 0;
 }
 
 /* --- replies ------------------------------------------------------------ */
@@ -325,7 +325,7 @@ static void send_sync_start(struct hd *hd, uint64_t ring)
 			m.round = (uint64_t)vmh_wall_ms() << 16 ^ hd->self;
 	m.n_members = n_members;
 	memcpy(m.members, members, n_members * sizeof(members[0]));
-	send_msg(hd, &m);
+	hd_reg_send(hd, &m);
 }
 
 static void effect(struct hd *hd, const struct vmh_reg_effect *e)
@@ -340,13 +340,13 @@ static void effect(struct hd *hd, const struct vmh_reg_effect *e)
 		m.type = VMH_MSG_SYNC;
 		m.round = e->round;
 		m.image = vmh_reg_image(hd->reg);
-		send_msg(hd, &m);
+		hd_reg_send(hd, &m);
 		break;
 	case VMH_EFF_SEND_QUORUM:
 		m.type = VMH_MSG_QUORUM;
 		m.quorate = hd->local_quorate;
 		m.round = vmh_reg_last_round(hd->reg);
-		send_msg(hd, &m);
+		hd_reg_send(hd, &m);
 		break;
 	case VMH_EFF_SYNCED:
 		vmh_log(VMH_LOG_NOTICE, "registry synced (ring %" PRIu64 ", %zu members, %squorate)",
@@ -400,16 +400,9 @@ void hd_reg_membership(struct hd *hd, uint64_t ring, const uint32_t *ids, size_t
 
 	if (!hd->reg)
 		return;
+	/* SYNC_START lists them; the registry sorts the list itself */
 	n_members = n < VMH_REG_MAX_NODES ? n : VMH_REG_MAX_NODES;
 	memcpy(members, ids, n_members * sizeof(*ids));
-	/* the registry sorts; SYNC_START must list them in its order */
-	for (size_t i = 1; i < n_members; i++)
-		for (size_t j = i; j > 0 && members[j - 1] > members[j]; j--) {
-			uint32_t t = members[j];
-
-			members[j] = members[j - 1];
-			members[j - 1] = t;
-		}
 	for (size_t i = 0; i < hd->n_nodes; i++) {
 		bool member = false;
 
@@ -453,9 +446,11 @@ void hd_reg_membership(struct hd *hd, uint64_t ring, const uint32_t *ids, size_t
  * opens the round again. */
 void hd_reg_ring_advanced(struct hd *hd)
 {
-	if (!hd->reg || !vmh_reg_syncing(hd->reg) || !vmh_reg_in_config(hd->reg) ||
-	    !n_members || members[0] != hd->self)
+	if (!hd->reg || !vmh_reg_syncing(hd->reg) || !vmh_reg_in_config(hd->reg))
 		return;
+	for (size_t i = 0; i < n_members; i++)
+		if (members[i] < hd->self)
+			return;		/* the lowest member leads the round */
 	vmh_log(VMH_LOG_INFO, "ring %" PRIu64 " while syncing: opening the round again",
 		hd->totem_ring);
 	send_sync_start(hd, hd->totem_ring);
@@ -919,7 +914,7 @@ static void publish_address(struct hd *hd)
 	m.node = hd->self;
 	snprintf(m.addr, sizeof(m.addr), "%s", hd->my_addr);
 	vmh_log(VMH_LOG_INFO, "publishing migration address %s", hd->my_addr);
-	send_msg(hd, &m);
+	hd_reg_send(hd, &m);
 }
 
 static void after_input(struct hd *hd)
@@ -1048,7 +1043,7 @@ static void expire_nodes(struct hd *hd)
 		m.waited_ms = (uint32_t)(now - nd->out_since);
 		vmh_log(VMH_LOG_NOTICE, "node %u (%s) has been out of the membership for %u ms: reporting it expired",
 			nd->id, nd->name, m.waited_ms);
-		send_msg(hd, &m);
+		hd_reg_send(hd, &m);
 		nd->out_since = now - wait + 2000;	/* not again for 2 s */
 	}
 }

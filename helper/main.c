@@ -28,11 +28,6 @@
 
 static bool notified_ready;
 
-void hd_notify(const char *state)
-{
-	sd_notify(0, state);
-}
-
 static void tick_cb(int timer, void *opaque)
 {
 	struct hd *hd = opaque;
@@ -46,7 +41,7 @@ static void tick_cb(int timer, void *opaque)
 	    ((hd->reg && vmh_reg_in_config(hd->reg) && !vmh_reg_syncing(hd->reg)) ||
 	     vmh_now_ms() - started > HD_READY_WAIT_MS)) {
 		notified_ready = true;
-		hd_notify("READY=1\nSTATUS=registry running");
+		sd_notify(0, "READY=1\nSTATUS=registry running");
 	}
 }
 
@@ -156,7 +151,7 @@ int main(int argc, char **argv)
 		if (virEventRunDefaultImpl() < 0)
 			break;
 
-	hd_notify("STOPPING=1");
+	sd_notify(0, "STOPPING=1");
 	hd_ipc_close(&hd);
 	hd_cluster_disconnect(&hd);
 	hd_reg_free(&hd);

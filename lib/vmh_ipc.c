@@ -75,6 +75,8 @@ static const uint32_t req_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_ABORT] = REQ_VM,
 	[VMH_IPC_WAIT_OWNER] = REQ_VM,
 	[VMH_IPC_QUERY] = REQ_VM,
+	[VMH_IPC_CONFIG_GET] = REQ_VM,
+	[VMH_IPC_CONFIG_PUSH] = REQ_VM | IPC_BIT(VMH_IPC_T_XML),
 };
 
 static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
@@ -86,6 +88,8 @@ static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_ABORT] = REQ_VM,
 	[VMH_IPC_WAIT_OWNER] = REQ_VM,
 	[VMH_IPC_QUERY] = REQ_VM,
+	[VMH_IPC_CONFIG_GET] = REQ_VM,
+	[VMH_IPC_CONFIG_PUSH] = REQ_VM | IPC_BIT(VMH_IPC_T_XML),
 };
 
 /* The request names, and the same names as replies: one list. */
@@ -97,7 +101,9 @@ static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
 	X(VMH_IPC_COMMIT, "HANDOFF_COMMIT") \
 	X(VMH_IPC_ABORT, "HANDOFF_ABORT") \
 	X(VMH_IPC_WAIT_OWNER, "WAIT_OWNER") \
-	X(VMH_IPC_QUERY, "QUERY")
+	X(VMH_IPC_QUERY, "QUERY") \
+	X(VMH_IPC_CONFIG_GET, "CONFIG_GET") \
+	X(VMH_IPC_CONFIG_PUSH, "CONFIG_PUSH")
 #define IPC_REQ_NAME(t, name) [t] = name,
 #define IPC_REPLY_NAME(t, name) [t] = name " reply",
 static const char *const type_names[VMH_IPC_TYPE_MAX + 1] = { IPC_TYPE_NAMES(IPC_REQ_NAME) };

@@ -81,7 +81,16 @@ enum vmh_ipc_type {
 	 * registry's vmh_reg_may_run() for this node), E_UNKNOWN_VM if the
 	 * registry does not know it. Answered from memory, never waits. */
 	VMH_IPC_QUERY = 8,
-	VMH_IPC_TYPE_MAX = VMH_IPC_QUERY,
+	/* CONFIG_GET: vm. Reply: as QUERY, plus xml, the registry's domain
+	 * XML (absent if it holds none). E_UNKNOWN_VM if the registry does
+	 * not know the VM. Answered from memory. */
+	VMH_IPC_CONFIG_GET = 9,
+	/* CONFIG_PUSH: vm, xml. A new domain XML for the VM: accepted from
+	 * the owner of a running VM, from any member for a stopped or
+	 * unknown one (which the registry then knows, stopped). Reply after
+	 * delivery; OK without a record when the registry holds that XML. */
+	VMH_IPC_CONFIG_PUSH = 10,
+	VMH_IPC_TYPE_MAX = VMH_IPC_CONFIG_PUSH,
 	/* a reply has the type of its request | VMH_IPC_REPLY */
 	VMH_IPC_REPLY = 0x80,
 };
@@ -174,7 +183,8 @@ struct vmh_ipc_req {
 	bool has_uuid;				/* CLAIM, optional */
 	uint8_t uuid[16];
 	bool require_fencing;			/* CLAIM, optional (default false) */
-	const char *xml;			/* CLAIM, optional; NUL-terminated */
+	const char *xml;			/* CLAIM, optional; CONFIG_PUSH;
+						 * NUL-terminated */
 	size_t xml_len;
 	void *owned_;				/* decoder's allocation */
 };
@@ -192,6 +202,8 @@ struct vmh_ipc_reply {
 	bool may_run;
 	uint32_t nodeid;			/* BEGIN: target */
 	char addr[VMH_REG_ADDR_MAX + 1];	/* BEGIN */
+	char *xml;				/* CONFIG_GET, owned; NUL-terminated */
+	size_t xml_len;
 	/* STATUS */
 	uint32_t self;
 	uint32_t flags;

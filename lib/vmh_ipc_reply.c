@@ -35,6 +35,8 @@ static const uint32_t rep_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_ABORT] = REP_VM,
 	[VMH_IPC_WAIT_OWNER] = REP_VM,
 	[VMH_IPC_QUERY] = REP_VM,
+	[VMH_IPC_CONFIG_GET] = REP_VM | IPC_BIT(VMH_IPC_T_XML),
+	[VMH_IPC_CONFIG_PUSH] = REP_VM,
 };
 #define REP_MANDATORY IPC_BIT(VMH_IPC_T_STATUS)
 
@@ -43,6 +45,7 @@ void vmh_ipc_reply_clear(struct vmh_ipc_reply *rep)
 	free(rep->nodes);
 	free(rep->image);
 	free(rep->progress);
+	free(rep->xml);
 	memset(rep, 0, sizeof(*rep));
 }
 
@@ -64,6 +67,7 @@ static uint32_t reply_present(const struct vmh_ipc_reply *rep)
 		{ rep->dst != 0, VMH_IPC_T_DST },
 		{ rep->nodeid != 0, VMH_IPC_T_NODEID },
 		{ rep->addr[0] != '\0', VMH_IPC_T_ADDR },
+		{ rep->xml_len != 0, VMH_IPC_T_XML },
 		{ rep->may_run, VMH_IPC_T_MAY_RUN },
 		{ rep->self != 0, VMH_IPC_T_SELF },
 		{ rep->flags != 0, VMH_IPC_T_FLAGS },
@@ -117,6 +121,12 @@ static int check_reply(const struct vmh_ipc_reply *rep, uint32_t present)
 	if ((present & IPC_BIT(VMH_IPC_T_ADDR)) &&
 	    !ipc_cstr_ok(rep->addr, sizeof(rep->addr), vmh_reg_addr_ok))
 		return -EINVAL;
+	if (present & IPC_BIT(VMH_IPC_T_XML)) {
+		if (rep->xml_len > VMH_REG_XML_MAX)
+			return -EMSGSIZE;
+		if (!rep->xml || memchr(rep->xml, '\0', rep->xml_len))
+			return -EINVAL;
+	}
 	return check_reply_lists(rep);
 }
 
@@ -171,6 +181,8 @@ static void put_reply(struct vmh_bw *w, const struct vmh_ipc_reply *rep, uint32_
 		ipc_put_str_field(w, VMH_IPC_T_ADDR, rep->addr);
 	if (present & IPC_BIT(VMH_IPC_T_MAY_RUN))
 		ipc_put_int_field(w, VMH_IPC_T_MAY_RUN, 1, 1);
+	if (present & IPC_BIT(VMH_IPC_T_XML))
+		ipc_put_bytes_field(w, VMH_IPC_T_XML, rep->xml, rep->xml_len);
 	if (present & IPC_BIT(VMH_IPC_T_SELF))
 		ipc_put_int_field(w, VMH_IPC_T_SELF, rep->self, 4);
 	if (present & IPC_BIT(VMH_IPC_T_FLAGS))
@@ -255,6 +267,19 @@ static int get_image(const struct ipc_field *f, struct vmh_ipc_reply *rep)
 	return 0;
 }
 
+static int get_xml(const struct ipc_field *f, struct vmh_ipc_reply *rep)
+{
+	if (memchr(f->v, '\0', f->len))
+		return -EBADMSG;
+	rep->xml = malloc((size_t)f->len + 1);
+	if (!rep->xml)
+		return -ENOMEM;
+	memcpy(rep->xml, f->v, f->len);
+	rep->xml[f->len] = '\0';
+	rep->xml_len = f->len;
+	return 0;
+}
+
 /* Integer fields, with their ranges. */
 static int reply_int_field(struct vmh_ipc_reply *rep, const struct ipc_field *f)
 {
@@ -308,6 +333,8 @@ static int reply_field(struct vmh_ipc_reply *rep, const struct ipc_field *f)
 		return ipc_get_bool(f, &rep->may_run);
 	case VMH_IPC_T_IMAGE:
 		return get_image(f, rep);
+	case VMH_IPC_T_XML:
+		return get_xml(f, rep);
 	case VMH_IPC_T_NODE_ENTRY:
 		return get_node_entry(f, &rep->nodes[rep->n_nodes++]);
 	case VMH_IPC_T_PROGRESS:

@@ -66,6 +66,10 @@ static struct vmh_ipc_req sample_req(enum vmh_ipc_type t)
 		r.xml = sample_xml;
 		r.xml_len = strlen(sample_xml);
 	}
+	if (t == VMH_IPC_CONFIG_PUSH) {
+		r.xml = sample_xml;
+		r.xml_len = strlen(sample_xml);
+	}
 	if (t == VMH_IPC_BEGIN)
 		snprintf(r.node, sizeof(r.node), "node-b");
 	return r;
@@ -99,6 +103,10 @@ static struct vmh_ipc_reply sample_reply(enum vmh_ipc_type t)
 	if (t == VMH_IPC_BEGIN) {
 		r.nodeid = 2;
 		snprintf(r.addr, sizeof(r.addr), "[fd00:1::5%%eth0]");
+	}
+	if (t == VMH_IPC_CONFIG_GET) {
+		r.xml = (char *)sample_xml;
+		r.xml_len = strlen(sample_xml);
 	}
 	return r;
 }
@@ -147,6 +155,11 @@ static void assert_reply_equal(const struct vmh_ipc_reply *a, const struct vmh_i
 	assert_int_equal(a->may_run, b->may_run);
 	assert_int_equal(a->nodeid, b->nodeid);
 	assert_string_equal(a->addr, b->addr);
+	assert_int_equal(a->xml_len, b->xml_len);
+	if (a->xml_len) {
+		assert_memory_equal(a->xml, b->xml, a->xml_len);
+		assert_int_equal(b->xml[b->xml_len], '\0');
+	}
 	assert_int_equal(a->self, b->self);
 	assert_int_equal(a->flags, b->flags);
 	assert_int_equal(a->ring, b->ring);
@@ -265,6 +278,7 @@ static int dec_rep(const uint8_t *buf, size_t len)
 		assert_null(r.nodes);
 		assert_null(r.progress);
 		assert_null(r.image);
+		assert_null(r.xml);
 	}
 	return rc;
 }

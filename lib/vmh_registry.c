@@ -420,6 +420,10 @@ static enum vmh_reg_reason decide_vm(const struct vmh_registry *reg, uint32_t n,
 		next->dst = 0;
 		return VMH_REG_OK;
 	case VMH_MSG_CONFIG:
+		/* A stopped VM has no owner: any member may set the config
+		 * the next start uses. A migrating one: see the table. */
+		if (v->state == VMH_VM_STOPPED)
+			return VMH_REG_OK;
 		if (v->state != VMH_VM_RUNNING)
 			return VMH_REG_R_STATE;
 		if (v->owner != n)
@@ -454,19 +458,24 @@ static int apply_vm(struct vmh_registry *reg, uint32_t n, const struct vmh_msg *
 		return vmh_regint_reject(res, VMH_REG_R_MALFORMED);
 	at = vmh_regimg_find_vm(&reg->st, msg->vm);
 	if (at < 0) {
-		if (msg->type != VMH_MSG_CLAIM)
+		if (msg->type != VMH_MSG_CLAIM && msg->type != VMH_MSG_CONFIG)
 			return vmh_regint_reject(res, VMH_REG_R_STATE);
 		if (msg->expect != 0)
 			return vmh_regint_reject(res, VMH_REG_R_STALE_EPOCH);
 		if (reg->st.n_vms >= VMH_REG_MAX_VMS)
 			return vmh_regint_reject(res, VMH_REG_R_FULL);
-		if (!settled(reg))
+		/* a claim needs settled; a config of a VM nobody runs does not */
+		if (msg->type == VMH_MSG_CLAIM && !settled(reg))
 			return vmh_regint_reject(res, VMH_REG_R_UNSETTLED);
 		memset(&next, 0, sizeof(next));
 		memcpy(next.name, msg->vm, len);
-		next.state = VMH_VM_RUNNING;
-		next.owner = n;
-		next.require_fencing = msg->require_fencing;
+		if (msg->type == VMH_MSG_CLAIM) {
+			next.state = VMH_VM_RUNNING;
+			next.owner = n;
+			next.require_fencing = msg->require_fencing;
+		} else {
+			next.state = VMH_VM_STOPPED;
+		}
 		memcpy(next.uuid, msg->uuid, 16);
 		next.epoch = 1;
 		next.vkey_config = reg->st.config;

@@ -151,6 +151,8 @@
  *  MIGR(S->D)   HANDOFF_ABORT   N is S or D, present(D) or    RUNNING(S)     S: RESUME_SOURCE,
  *                               witnessed(D), settled                        D: ENSURE_NO_DEST
  *  RUNNING(X)   CONFIG          N == X                        RUNNING(X)     - (new XML + digest)
+ *  STOPPED      CONFIG          -                             STOPPED        - (new XML + digest)
+ *  unknown      CONFIG          -                             STOPPED        - (new XML + digest)
  *  any other combination                                      rejected       -
  *
  * Why the conditions:

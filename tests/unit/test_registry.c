@@ -181,6 +181,45 @@ static void test_handoff_commit_abort(void **state)
 	h_destroy(&c);
 }
 
+/* A config for a VM nobody runs: any member sets it, for a VM unknown
+ * so far too (known then, stopped); the next claim keeps it. */
+static void test_config_stopped(void **state)
+{
+	struct h_cluster c;
+	struct rec r = { 0 };
+	struct vmh_msg cfg = vm_msg(VMH_MSG_CONFIG, "vm9", 0);
+	struct vmh_vm_info v;
+
+	(void)state;
+	setup_cluster(&c, 3, &r);
+	cfg.xml = "<domain>one</domain>";
+	cfg.xml_len = strlen(cfg.xml);
+	assert_int_equal(deliver(&c, 3, cfg), VMH_REG_OK);
+	assert_int_equal(vmh_reg_vm(c.reg[1], "vm9", &v), 0);
+	assert_int_equal(v.state, VMH_VM_STOPPED);
+	assert_int_equal(v.owner, 0);
+	assert_int_equal(v.epoch, 1);
+	assert_string_equal(v.xml, "<domain>one</domain>");
+	assert_runner(&c, ALL3, "vm9", 0);
+	/* a stale one is refused like any record */
+	assert_int_equal(deliver(&c, 2, cfg), VMH_REG_R_STALE_EPOCH);
+	cfg.expect = 1;
+	cfg.xml = "<domain>two</domain>";
+	cfg.xml_len = strlen(cfg.xml);
+	assert_int_equal(deliver(&c, 2, cfg), VMH_REG_OK);
+	/* a claim without XML keeps the registry's */
+	assert_int_equal(simple(&c, 1, VMH_MSG_CLAIM, "vm9", 2), VMH_REG_OK);
+	assert_int_equal(vmh_reg_vm(c.reg[2], "vm9", &v), 0);
+	assert_int_equal(v.owner, 1);
+	assert_string_equal(v.xml, "<domain>two</domain>");
+	/* running: only the owner */
+	cfg.expect = 3;
+	assert_int_equal(deliver(&c, 2, cfg), VMH_REG_R_NOT_OWNER);
+	assert_int_equal(r.n, 0);
+	assert_same_state(&c, ALL3);
+	h_destroy(&c);
+}
+
 /* Messages built in one configuration, delivered in a later one. */
 static void test_late_delivery(void **state)
 {
@@ -419,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_claims),
 		cmocka_unit_test(test_stale_duplicate_malformed),
 		cmocka_unit_test(test_handoff_commit_abort),
+		cmocka_unit_test(test_config_stopped),
 		cmocka_unit_test(test_late_delivery),
 		cmocka_unit_test(test_takeover_fencing),
 		cmocka_unit_test(test_clean_leave),

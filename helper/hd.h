@@ -15,6 +15,8 @@
  *   hd_ipc.c      the unix socket of the agent and the CLI (lib/vmh_ipc.h)
  *   hd_virt.c     libvirt: lifecycle events, resume/pause/destroy,
  *                 enforcement of the registry on this host
+ *   hd_define.c   a define of a VM on its owner -> CONFIG (the registry
+ *                 keeps each VM's domain XML)
  *   hd_fence.c    pacemaker's fencing history -> NODE_FENCED
  */
 #ifndef HD_H
@@ -96,13 +98,18 @@ struct hd_qpause {
 	bool paused;			/* we paused it (so we may resume it) */
 };
 
-/* A VM claimed here whose domain the agent is still creating: not
- * reconciled (released) before the lease ends. */
-struct hd_lease {
-	struct hd_lease *next;
+/* A VM name with a time: a VM claimed here whose domain the agent is
+ * still creating (not reconciled before the lease ends); a VM defined
+ * here whose XML is still to be pushed. */
+struct hd_mark {
+	struct hd_mark *next;
 	char vm[VMH_REG_NAME_MAX + 1];
 	int64_t until;
 };
+int hd_mark_add(struct hd_mark **head, const char *vm, int64_t until);	/* 0, -ENOMEM */
+struct hd_mark *hd_mark_find(struct hd_mark *head, const char *vm);
+void hd_mark_drop(struct hd_mark **head, const char *vm);
+void hd_mark_free(struct hd_mark **head);
 
 struct hd {
 	struct hd_config cfg;
@@ -126,7 +133,8 @@ struct hd {
 	struct hd_pending *pending;
 	struct hd_waiter *waiters;
 	struct hd_qpause *qpauses;
-	struct hd_lease *leases;
+	struct hd_mark *leases;
+	struct hd_mark *defined;	/* defined here, XML not pushed yet */
 	char my_addr[VMH_REG_ADDR_MAX + 1];	/* in migration_network */
 	int tick_timer;			/* 1 s housekeeping */
 
@@ -174,6 +182,13 @@ void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
 		    const struct vmh_ipc_req *req);
 /* The same record sent on the daemon's own account (no client). */
 void hd_reg_internal(struct hd *hd, enum vmh_msg_type type, const char *vm);
+/* With an XML (CLAIM, CONFIG); 0, -EBUSY (a record for vm in flight),
+ * -ENOMEM, -ENOTCONN. */
+int hd_reg_internal_xml(struct hd *hd, enum vmh_msg_type type, const char *vm, const char *xml,
+			size_t xml_len);
+bool hd_reg_busy(struct hd *hd, const char *vm);	/* a record for vm in flight */
+/* Is xml what the registry holds for v (digest and length)? */
+bool hd_reg_same_xml(const struct vmh_vm_info *v, const char *xml, size_t len);
 void hd_reg_client_gone(struct hd *hd, struct hd_client *c);
 /* Is a domain of this name allowed to run here now? 1 yes, 0 no (pause
  * it), -1 the registry cannot say now (syncing, no config, unmanaged VM):
@@ -209,8 +224,16 @@ int hd_virt_resume(struct hd *hd, const char *vm, const char *why);
 int hd_virt_destroy(struct hd *hd, const char *vm, const char *why);
 /* Names of the active domains here (caller frees each and the array). */
 int hd_virt_active(struct hd *hd, char ***names, size_t *n);
+/* The persistent (inactive) definition of vm, secure fields included:
+ * 0 with *xml (caller frees), -1 no such domain or not persistent, -2
+ * libvirt failed. */
+int hd_virt_inactive_xml(struct hd *hd, const char *vm, char **xml);
 /* Job statistics of an outgoing migration of vm; 0 or -1. */
 int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p);
+
+/* hd_define.c: a define on the owner pushes the new XML */
+void hd_define_event(struct hd *hd, const char *vm);	/* libvirt DEFINED */
+void hd_define_push(struct hd *hd);	/* pushes what is due; from the tick */
 
 /* hd_fence.c */
 void hd_fence_poll(struct hd *hd);	/* called by the tick while needed */

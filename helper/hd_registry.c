@@ -24,6 +24,7 @@
 #include "hd.h"
 #include "vmh_log.h"
 #include "vmh_regstore.h"
+#include "vmh_sha256.h"
 #include "vmh_time.h"
 #include "vmh_wire.h"
 
@@ -240,17 +241,14 @@ void hd_reg_stop(struct hd *hd)
 void hd_reg_free(struct hd *hd)
 {
 	struct hd_qpause *q;
-	struct hd_lease *l;
 
 	hd_reg_stop(hd);
 	while ((q = hd->qpauses)) {
 		hd->qpauses = q->next;
 		free(q);
 	}
-	while ((l = hd->leases)) {
-		hd->leases = l->next;
-		free(l);
-	}
+	hd_mark_free(&hd->leases);
+	hd_mark_free(&hd->defined);
 }
 
 /* --- effects ------------------------------------------------------------ */
@@ -277,40 +275,67 @@ static void qpause_add(struct hd *hd, const char *vm, uint64_t epoch, bool now)
 		vm, now ? 0 : hd->cfg.quorum_loss_pause_ms);
 }
 
-static void lease_drop(struct hd *hd, const char *vm)
+void hd_mark_drop(struct hd_mark **head, const char *vm)
 {
-	for (struct hd_lease **pl = &hd->leases; *pl; pl = &(*pl)->next)
-		if (strcmp((*pl)->vm, vm) == 0) {
-			struct hd_lease *l = *pl;
+	for (struct hd_mark **pm = head; *pm; pm = &(*pm)->next)
+		if (strcmp((*pm)->vm, vm) == 0) {
+			struct hd_mark *m = *pm;
 
-			*pl = l->next;
-			free(l);
+			*pm = m->next;
+			free(m);
 			return;
 		}
 }
 
+struct hd_mark *hd_mark_find(struct hd_mark *head, const char *vm)
+{
+	for (struct hd_mark *m = head; m; m = m->next)
+		if (strcmp(m->vm, vm) == 0)
+			return m;
+	return NULL;
+}
+
+int hd_mark_add(struct hd_mark **head, const char *vm, int64_t until)
+{
+	struct hd_mark *m = hd_mark_find(*head, vm);
+
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		snprintf(m->vm, sizeof(m->vm), "%s", vm);
+		m->next = *head;
+		*head = m;
+	}
+	m->until = until;
+	return 0;
+}
+
+void hd_mark_free(struct hd_mark **head)
+{
+	struct hd_mark *m;
+
+	while ((m = *head)) {
+		*head = m->next;
+		free(m);
+	}
+}
+
+static void lease_drop(struct hd *hd, const char *vm)
+{
+	hd_mark_drop(&hd->leases, vm);
+}
+
 static bool leased(struct hd *hd, const char *vm)
 {
-	int64_t now = vmh_now_ms();
+	struct hd_mark *m = hd_mark_find(hd->leases, vm);
 
-	for (struct hd_lease *l = hd->leases; l; l = l->next)
-		if (strcmp(l->vm, vm) == 0)
-			return l->until > now;
-	return false;
+	return m && m->until > vmh_now_ms();
 }
 
 static void lease_add(struct hd *hd, const char *vm)
 {
-	struct hd_lease *l;
-
-	lease_drop(hd, vm);
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return;
-	snprintf(l->vm, sizeof(l->vm), "%s", vm);
-	l->until = vmh_now_ms() + HD_CLAIM_LEASE_MS;
-	l->next = hd->leases;
-	hd->leases = l;
+	(void)hd_mark_add(&hd->leases, vm, vmh_now_ms() + HD_CLAIM_LEASE_MS);
 }
 
 /* The ring a SYNC_START names: the newest this node knows (see
@@ -594,6 +619,7 @@ static const enum vmh_msg_type msg_of_req[] = {
 	[VMH_IPC_BEGIN] = VMH_MSG_HANDOFF_BEGIN,
 	[VMH_IPC_COMMIT] = VMH_MSG_HANDOFF_COMMIT,
 	[VMH_IPC_ABORT] = VMH_MSG_HANDOFF_ABORT,
+	[VMH_IPC_CONFIG_PUSH] = VMH_MSG_CONFIG,
 };
 
 /*
@@ -632,11 +658,20 @@ static bool answer_locally(struct hd *hd, struct hd_client *c, uint32_t seq,
 		ok = known && v.state == VMH_VM_RUNNING && v.owner == hd->self;
 		no = !known || (v.state != VMH_VM_MIGRATING && !ok);
 		break;
+	case VMH_IPC_CONFIG_PUSH:
+		ok = known && hd_reg_same_xml(&v, req->xml, req->xml_len);
+		no = !ok && known && (v.state == VMH_VM_MIGRATING ||
+				      (v.state == VMH_VM_RUNNING && v.owner != hd->self));
+		break;
 	default:
 		break;
 	}
 	if (ok)
 		reply_vm(hd, c, seq, t, req->vm, VMH_IPC_OK, VMH_REG_OK, "already so");
+	else if (no && t == VMH_IPC_CONFIG_PUSH)
+		reply_vm(hd, c, seq, t, req->vm, VMH_IPC_E_REJECTED,
+			 v.state == VMH_VM_MIGRATING ? VMH_REG_R_STATE : VMH_REG_R_NOT_OWNER,
+			 "%s; push it on the owner, or when it is not migrating", describe_vm(hd, req->vm));
 	else if (no)
 		reply_vm(hd, c, seq, t, req->vm, VMH_IPC_E_REJECTED,
 			 VMH_REG_R_STATE,
@@ -644,6 +679,16 @@ static bool answer_locally(struct hd *hd, struct hd_client *c, uint32_t seq,
 			 known ? (v.state == VMH_VM_RUNNING ? "running elsewhere" :
 				  v.state == VMH_VM_STOPPED ? "stopped" : "migrating") : "");
 	return ok || no;
+}
+
+static int pending_set_xml(struct hd_pending *p, const char *xml, size_t len)
+{
+	p->xml_buf = strndup(xml, len);
+	if (!p->xml_buf)
+		return -ENOMEM;
+	p->msg.xml = p->xml_buf;
+	p->msg.xml_len = len;
+	return 0;
 }
 
 static struct hd_pending *pending_new(struct hd *hd, enum vmh_msg_type type, const char *vm)
@@ -689,6 +734,37 @@ static void query(struct hd *hd, struct hd_client *c, uint32_t seq, const struct
 		reply_vm(hd, c, seq, req->type, req->vm, VMH_IPC_OK, 0, NULL);
 }
 
+static void config_get(struct hd *hd, struct hd_client *c, uint32_t seq,
+		       const struct vmh_ipc_req *req)
+{
+	struct vmh_ipc_reply rep = { .type = req->type | VMH_IPC_REPLY, .status = VMH_IPC_OK };
+	struct vmh_vm_info v;
+
+	if (vmh_reg_vm(hd->reg, req->vm, &v) < 0) {
+		query(hd, c, seq, req);	/* the same E_UNKNOWN_VM */
+		return;
+	}
+	fill_vm(hd, req->vm, &rep);
+	rep.xml = v.xml_len ? v.xml : NULL;	/* borrowed: the reply is not cleared */
+	rep.xml_len = v.xml_len;
+	hd_ipc_reply(hd, c, seq, &rep);
+}
+
+bool hd_reg_same_xml(const struct vmh_vm_info *v, const char *xml, size_t len)
+{
+	uint8_t d[VMH_SHA256_LEN];
+
+	if (v->xml_len != len)
+		return false;
+	vmh_sha256(xml, len, d);
+	return memcmp(d, v->digest, sizeof(d)) == 0;
+}
+
+bool hd_reg_busy(struct hd *hd, const char *vm)
+{
+	return pending_for(hd, vm) != NULL;
+}
+
 void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
 		    const struct vmh_ipc_req *req)
 {
@@ -702,6 +778,10 @@ void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
 	}
 	if (req->type == VMH_IPC_QUERY) {
 		query(hd, c, seq, req);
+		return;
+	}
+	if (req->type == VMH_IPC_CONFIG_GET) {
+		config_get(hd, c, seq, req);
 		return;
 	}
 	if (req->type == VMH_IPC_WAIT_OWNER) {
@@ -754,28 +834,40 @@ void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
 		if (req->has_uuid)
 			memcpy(p->msg.uuid, req->uuid, 16);
 		p->msg.require_fencing = req->require_fencing;
-		if (req->xml && req->xml_len) {
-			p->xml_buf = strndup(req->xml, req->xml_len);
-			p->msg.xml = p->xml_buf;
-			p->msg.xml_len = p->xml_buf ? req->xml_len : 0;
-		}
+	}
+	if (req->xml && req->xml_len && pending_set_xml(p, req->xml, req->xml_len) < 0) {
+		pending_unlink(hd, p);
+		reply_vm(hd, c, seq, req->type, req->vm, VMH_IPC_E_INTERNAL, 0, "out of memory");
+		return;
 	}
 	if (dst)
 		p->msg.node = dst->id;
 	pending_send(hd, p);
 }
 
-void hd_reg_internal(struct hd *hd, enum vmh_msg_type type, const char *vm)
+int hd_reg_internal_xml(struct hd *hd, enum vmh_msg_type type, const char *vm, const char *xml,
+			size_t xml_len)
 {
 	struct hd_pending *p;
 
-	if (!hd->reg || pending_for(hd, vm))
-		return;
+	if (!hd->reg)
+		return -ENOTCONN;
+	if (pending_for(hd, vm))
+		return -EBUSY;
 	p = pending_new(hd, type, vm);
-	if (!p)
-		return;
+	if (!p || (xml_len && pending_set_xml(p, xml, xml_len) < 0)) {
+		if (p)
+			pending_unlink(hd, p);
+		return -ENOMEM;
+	}
 	vmh_log(VMH_LOG_INFO, "%s: sending record type %d on the daemon's own account", vm, type);
 	pending_send(hd, p);
+	return 0;
+}
+
+void hd_reg_internal(struct hd *hd, enum vmh_msg_type type, const char *vm)
+{
+	(void)hd_reg_internal_xml(hd, type, vm, NULL, 0);
 }
 
 void hd_reg_client_gone(struct hd *hd, struct hd_client *c)
@@ -1069,6 +1161,8 @@ void hd_reg_tick(struct hd *hd)
 	due_qpauses(hd);
 	if (!hd->reg)
 		return;
+	if (hd->defined)
+		hd_define_push(hd);
 	if (++ticks % 10)
 		return;
 	/* once a second */

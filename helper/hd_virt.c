@@ -50,6 +50,9 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 	case VIR_DOMAIN_EVENT_STOPPED:
 		hd_reg_dom_gone(hd, name, detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
 		break;
+	case VIR_DOMAIN_EVENT_DEFINED:
+		hd_define_event(hd, name);
+		break;
 	default:
 		break;
 	}
@@ -226,6 +229,25 @@ int hd_virt_active(struct hd *hd, char ***names, size_t *n)
 	free(doms);
 	*names = out;
 	return out ? 0 : -1;
+}
+
+int hd_virt_inactive_xml(struct hd *hd, const char *vm, char **xml)
+{
+	virDomainPtr dom = lookup(hd, vm);
+	int persistent;
+
+	*xml = NULL;
+	if (!dom)
+		return hd->conn && vmh_virt_error_code() == VIR_ERR_NO_DOMAIN ? -1 : -2;
+	persistent = virDomainIsPersistent(dom);
+	if (persistent == 1)
+		*xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	if (persistent == 1 && !*xml)
+		vmh_log(VMH_LOG_WARNING, "%s: cannot read its definition: %s", vm, vmh_virt_error());
+	virDomainFree(dom);
+	if (persistent == 0)
+		return -1;
+	return *xml ? 0 : -2;
 }
 
 int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p)

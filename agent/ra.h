@@ -26,7 +26,9 @@ struct ra {
 	struct vmh_params_errors perr;
 	bool params_ok;
 
-	struct vmh_domxml dx;		/* the config file, if readable */
+	struct vmh_domxml dx;		/* the config file, if readable; at start
+					 * replaced by the registry's definition */
+	bool dx_from_registry;		/* dx is the registry's */
 	int dx_err;			/* 0, or -errno of loading it */
 	char *dom_name;			/* from dx, or the name cache */
 	char *dom_uuid;
@@ -88,7 +90,14 @@ int ra_start_resources(struct ra *ra, virConnectPtr conn);
  * the VM, and says why on failure (with an exit reason where the action
  * fails because of it).
  */
-/* start: this node owns the VM. OK, or PCMK_OCF_UNKNOWN_ERROR. */
+/* start, before the claim: the registry's definition of the VM, if it
+ * holds one, replaces the config file's in ra->dx (logged when they
+ * differ). OK (also when the registry holds none), or
+ * PCMK_OCF_UNKNOWN_ERROR (daemon unreachable, a definition of another
+ * name). */
+ra_rc ra_registry_config(struct ra *ra, int64_t budget_ms);
+/* start: this node owns the VM. OK, or PCMK_OCF_UNKNOWN_ERROR. The claim
+ * carries the config file's XML only when the registry holds none. */
 ra_rc ra_registry_claim(struct ra *ra, int64_t budget_ms);
 /* stop, after the domain is gone. A failure is only a warning. */
 void ra_registry_release(struct ra *ra, int64_t budget_ms);

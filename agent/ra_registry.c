@@ -5,7 +5,8 @@
  * within the time the action can spare, each logging what the registry
  * answered with the VM's name and the reason.
  *
- *   start         CLAIM        before the domain is created (or resumed)
+ *   start         CONFIG_GET   the registry's definition, if it holds one
+ *                 CLAIM        before the domain is created (or resumed)
  *   stop          RELEASE      after the domain is gone
  *   migrate_to    BEGIN        before the migration (gives the target's
  *                              migration-link address)
@@ -173,6 +174,55 @@ static bool parse_uuid(const char *text, uint8_t out[16])
 	return n == 32;
 }
 
+ra_rc ra_registry_config(struct ra *ra, int64_t budget_ms)
+{
+	struct vmh_ipc_req req = { .type = VMH_IPC_CONFIG_GET };
+	struct vmh_ipc_reply rep;
+	struct vmh_domxml dx = { 0 };
+	char why[512];
+	int r;
+
+	r = call(ra, &req, budget_ms, &rep, why, sizeof(why));
+	if (r < 0) {
+		ra_exit_reason("%s: cannot read its definition from the registry: %s",
+			       ra->dom_name, why);
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (rep.status == VMH_IPC_E_UNKNOWN_VM || (rep.status == VMH_IPC_OK && !rep.xml_len)) {
+		vmh_log(VMH_LOG_INFO, "%s: the registry holds no definition of it: config %s "
+			"becomes the registry's", ra->dom_name, ra->p.config);
+		vmh_ipc_reply_clear(&rep);
+		return PCMK_OCF_OK;
+	}
+	if (rep.status != VMH_IPC_OK) {
+		ra_exit_reason("%s: cannot read its definition from the registry: %s",
+			       ra->dom_name, why);
+		vmh_ipc_reply_clear(&rep);
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	r = vmh_domxml_parse(rep.xml, rep.xml_len, &dx);
+	if (r < 0 || strcmp(dx.name, ra->dom_name) != 0) {
+		ra_exit_reason("%s: the registry's definition (epoch %llu) %s%s: not starting it; "
+			       "push a good one with 'vmhandoff config %s --push FILE'",
+			       ra->dom_name, (unsigned long long)rep.epoch,
+			       r < 0 ? "is not a usable domain XML" : "names another domain, ",
+			       r < 0 ? "" : dx.name, ra->dom_name);
+		vmh_domxml_free(&dx);
+		vmh_ipc_reply_clear(&rep);
+		return PCMK_OCF_UNKNOWN_ERROR;
+	}
+	if (ra->dx.xml && strcmp(ra->dx.xml, dx.xml) != 0)
+		vmh_log(VMH_LOG_NOTICE, "%s: using the registry's definition (epoch %llu, %zu "
+			"bytes), not config %s, which differs; to use the file: 'vmhandoff config "
+			"%s --push %s'", ra->dom_name, (unsigned long long)rep.epoch, rep.xml_len,
+			ra->p.config, ra->dom_name, ra->p.config);
+	vmh_domxml_free(&ra->dx);
+	ra->dx = dx;
+	ra->dx_from_registry = true;
+	vmh_ipc_reply_clear(&rep);
+	return PCMK_OCF_OK;
+}
+
 ra_rc ra_registry_claim(struct ra *ra, int64_t budget_ms)
 {
 	struct vmh_ipc_req req = { .type = VMH_IPC_CLAIM, .require_fencing = ra->p.require_fencing };
@@ -182,8 +232,11 @@ ra_rc ra_registry_claim(struct ra *ra, int64_t budget_ms)
 
 	req.has_uuid = parse_uuid(ra->dx.uuid, req.uuid);
 	/* The registry keeps the owner's config, so that a start elsewhere
-	 * uses the latest one; a config over its limit is not replicated. */
-	if (ra->dx.xml && strlen(ra->dx.xml) <= VMH_REG_XML_MAX) {
+	 * uses the latest one; the file seeds it when it holds none. A
+	 * config over its limit is not replicated. */
+	if (ra->dx_from_registry) {
+		/* the registry's stays */
+	} else if (ra->dx.xml && strlen(ra->dx.xml) <= VMH_REG_XML_MAX) {
 		req.xml = ra->dx.xml;
 		req.xml_len = strlen(ra->dx.xml);
 	} else if (ra->dx.xml) {

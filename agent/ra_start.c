@@ -168,7 +168,8 @@ ra_rc ra_start(struct ra *ra)
 	 * copy runs without the registry's consent (vmhandoffd pauses it), so
 	 * start fails. */
 	if (ra->p.registry &&
-	    ra_registry_claim(ra, ra_time_left_ms(ra, create_reserve_ms(ra->timeout_ms))) != PCMK_OCF_OK)
+	    (ra_registry_config(ra, ra_time_left_ms(ra, create_reserve_ms(ra->timeout_ms))) != PCMK_OCF_OK ||
+	     ra_registry_claim(ra, ra_time_left_ms(ra, create_reserve_ms(ra->timeout_ms))) != PCMK_OCF_OK))
 		return PCMK_OCF_UNKNOWN_ERROR;
 
 	if (st.state == VMH_DOM_RUNNING || st.state == VMH_DOM_SHUTTING_DOWN) {

@@ -155,11 +155,11 @@ import json, os, socket, struct, sys, time
 path, scenario, log = sys.argv[1:4]
 replies = json.loads(scenario)
 names = {1: "STATUS", 2: "CLAIM", 3: "RELEASE", 4: "BEGIN", 5: "COMMIT", 6: "ABORT",
-         7: "WAIT_OWNER", 8: "QUERY"}
+         7: "WAIT_OWNER", 8: "QUERY", 9: "CONFIG_GET", 10: "CONFIG_PUSH"}
 # reply tags: name -> (tag, struct format or "str")
 tags = {"status": (7, "<I"), "reason": (8, "<I"), "message": (9, "str"),
         "epoch": (10, "<Q"), "vm_state": (11, "<B"), "owner": (12, "<I"),
-        "nodeid": (14, "<I"), "addr": (15, "str")}
+        "nodeid": (14, "<I"), "addr": (15, "str"), "xml": (4, "str")}
 
 def recv_all(c, n):
     buf = b""
@@ -206,7 +206,8 @@ while True:
                 name, f.get(1, b"").decode(), f.get(2, b"").decode(),
                 f.get(5, b"\0")[0], f.get(3, b"").hex(), len(f.get(4, b"")),
                 struct.unpack("<I", f.get(6, b"\0\0\0\0"))[0]))
-        spec = replies.get(name, {"status": 0})
+        # a registry that knows no VM unless the scenario says otherwise
+        spec = replies.get(name, {"status": 7 if name == "CONFIG_GET" else 0})
         time.sleep(spec.get("delay_ms", 0) / 1000.0)
         c.sendall(reply(rtype, spec))
 PY
@@ -246,14 +247,45 @@ begun='"BEGIN": {"status": 0, "nodeid": 2, "addr": "198.18.255.254", "vm_state":
 fake '{"CLAIM": {"status": 0, "epoch": 1, "vm_state": 1}}'
 # shellcheck disable=SC2086
 expect 0 "claim granted: start" start "$(cfg fresh)" $reg
-requests "CLAIM" "start claims the VM with its config, fencing required" \
+requests "CONFIG_GET CLAIM" "start claims the VM with its config, fencing required" \
 	"^CLAIM vm=fresh .*fencing=1 .*xml=[1-9]"
 fake '{"CLAIM": {"status": 0}}'
 # shellcheck disable=SC2086
 expect 0 "claim granted, require_fencing=false" start "$(cfg fresh)" $reg OCF_RESKEY_require_fencing=false
-requests "CLAIM" "the claim says fencing is not required" "^CLAIM vm=fresh .*fencing=0 "
+requests "CONFIG_GET CLAIM" "the claim says fencing is not required" "^CLAIM vm=fresh .*fencing=0 "
 # shellcheck disable=SC2086
 expect 0 "claim granted: start of a running domain (re-claim)" start "$(cfg running)" $reg
+# config ownership: the registry's definition wins over the file
+regxml=$(printf "<domain type='test'><name>fresh</name><memory>16384</memory><os><type>hvm</type></os></domain>")
+fake "{\"CONFIG_GET\": {\"status\": 0, \"epoch\": 4, \"vm_state\": 0, \"xml\": \"$regxml\"}}"
+# shellcheck disable=SC2086
+expect 0 "the registry holds a definition: start uses it" start "$(cfg fresh)" $reg
+requests "CONFIG_GET CLAIM" "the claim does not overwrite the registry's definition" \
+	"^CLAIM vm=fresh .*xml=0 "
+n=$((n + 1))
+if grep -q "using the registry's definition (epoch 4" "$tmp/out"; then
+	echo "ok $n - the start says it uses the registry's definition, not the differing file"
+else
+	echo "not ok $n - no log line about the registry's definition"; sed 's/^/#   /' "$tmp/out"; fail=1
+fi
+fake "{\"CONFIG_GET\": {\"status\": 0, \"epoch\": 4, \"xml\": \"<domain type='nosuchtype'><name>fresh</name><os><type>hvm</type></os></domain>\"}}"
+# shellcheck disable=SC2086
+expect_reason 1 "fresh: start failed" "libvirt gets the registry's definition (one it refuses)" \
+	start "$(cfg fresh)" $reg
+fake "{\"CONFIG_GET\": {\"status\": 0, \"epoch\": 4, \"xml\": \"<domain type='test'><name>other</name></domain>\"}}"
+# shellcheck disable=SC2086
+expect_reason 1 "registry's definition \(epoch 4\) names another domain, other" \
+	"the registry's definition names another domain: start fails" start "$(cfg fresh)" $reg
+requests "CONFIG_GET" "nothing claimed with a definition of another name"
+fake "{\"CONFIG_GET\": {\"status\": 0, \"epoch\": 4, \"xml\": \"<domain><name>fresh\"}}"
+# shellcheck disable=SC2086
+expect_reason 1 "is not a usable domain XML" "the registry's definition is broken: start fails" \
+	start "$(cfg fresh)" $reg
+fake '{"CONFIG_GET": {"status": 10, "message": "out of memory"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "cannot read its definition from the registry" \
+	"the registry cannot say: start fails" start "$(cfg fresh)" $reg
+
 fake '{"CLAIM": {"status": 1, "reason": 12, "message": "owner n2 is still a member"}}'
 # shellcheck disable=SC2086
 expect_reason 1 "registry refused the claim of fresh: owner n2 is still a member \(owner still a member\)" \

@@ -9,6 +9,7 @@
  *                  joined with the registry's node records)
  *   status_text.c  the view as text for people
  *   status_json.c  the view as one JSON object for scripts
+ *   config.c       the config command: the registry's domain XML of a VM
  *
  * The printers take a view and a FILE *, so the unit test runs them on a
  * canned reply (tests/unit/test_ipc.c compiles these files in).
@@ -76,5 +77,9 @@ int cli_status_json(FILE *f, const struct cli_status *st);
 /* The status command against the daemon at socket_path; messages for
  * people go to err. Returns the exit code. */
 int cli_status_run(const char *socket_path, bool json, FILE *out, FILE *err);
+
+/* config VM [--push FILE]. Returns the exit code. */
+int cli_config_run(const char *socket_path, const char *vm, const char *push_file, FILE *out,
+		   FILE *err);
 
 #endif

@@ -2,6 +2,7 @@
 /*
  * vmhandoff: global options before the command, the command's own after:
  *   vmhandoff [-s|--socket PATH] status [--json]
+ *   vmhandoff [-s|--socket PATH] config VM [--push FILE]
  * Errors in the command line exit 2 and name what was wrong.
  */
 #include <getopt.h>
@@ -14,6 +15,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vmhandoff [-s|--socket PATH] status [--json]\n"
+		"       vmhandoff [-s|--socket PATH] config VM [--push FILE]\n"
 		"       vmhandoff --help | --version\n"
 		"\n"
 		"Asks the local vmhandoffd what it knows: this node and its quorum, the\n"
@@ -27,6 +29,10 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  status [--json]    the daemon's view, as text or as one JSON object\n"
+		"  config VM          the registry's domain XML of VM (what a start boots)\n"
+		"  config VM --push FILE\n"
+		"                     makes FILE the registry's domain XML of VM (on the\n"
+		"                     owner while it runs, on any node while it is stopped)\n"
 		"\n"
 		"Exit status: 0 ok; 1 the daemon answered an error; 2 bad command line;\n"
 		"3 the daemon could not be reached.\n");
@@ -56,6 +62,36 @@ static int cmd_status(const char *socket_path, int argc, char **argv)
 		}
 	}
 	return cli_status_run(socket_path, json, stdout, stderr);
+}
+
+/* config VM [--push FILE] */
+static int cmd_config(const char *socket_path, int argc, char **argv)
+{
+	const char *vm = NULL, *file = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--push") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+				fprintf(stderr, "vmhandoff: config: '--push' needs a file\n");
+				return usage_error();
+			}
+			file = argv[++i];
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		} else if (argv[i][0] == '-' || vm) {
+			fprintf(stderr, "vmhandoff: config: %s '%s'\n",
+				argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
+			return usage_error();
+		} else {
+			vm = argv[i];
+		}
+	}
+	if (!vm) {
+		fprintf(stderr, "vmhandoff: config: which VM?\n");
+		return usage_error();
+	}
+	return cli_config_run(socket_path, vm, file, stdout, stderr);
 }
 
 /* getopt's error, naming the option as the user wrote it. */
@@ -109,6 +145,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "status") == 0)
 		return cmd_status(socket_path, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "config") == 0)
+		return cmd_config(socket_path, argc - optind, argv + optind);
 	fprintf(stderr, "vmhandoff: unknown command '%s'\n", argv[optind]);
 	return usage_error();
 }

@@ -625,6 +625,53 @@ _ct_node_gone() {
         grep -q "<node name=\"$1\"" <<<"$x"
 }
 
+# --------------------------------------------------- the registry ---
+
+# ct_reg_q HOST PYEXPR: PYEXPR evaluated over `vmhandoff status --json` on
+# HOST (d: the document, vm(name): the VM's entry or None)
+ct_reg_q() {
+    lab_exec "$1" vmhandoff status --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def vm(name):
+    return next((v for v in d["vms"] if v["name"] == name), None)
+print(eval(sys.argv[1]))' "$2" 2>/dev/null
+}
+
+# "state:owner:epoch" of VM as HOST's registry has it (owner "-": none)
+ct_reg_owner() { ct_reg_q "$1" "(lambda v: v['state'] + ':' + ((v['owner'] or {}).get('name') or '-') + ':' + str(v['epoch']) if v else 'unknown')(vm('$2'))"; }
+
+# HOST=state:owner:epoch for every host
+ct_reg_all_owners() {
+    local h
+    for h in $CT_HOSTS; do printf '%s=%s ' "$h" "$(ct_reg_owner "$h" "$1")"; done
+}
+
+# ct_reg_agreed VM STATE:OWNER: every host's registry has VM so, with the
+# same epoch
+ct_reg_agreed() {
+    local vm=$1 want=$2 h o first=
+    for h in $CT_HOSTS; do
+        o=$(ct_reg_owner "$h" "$vm")
+        [ "${o%:*}" = "$want" ] || return 1
+        [ -z "$first" ] && first=$o
+        [ "$o" = "$first" ] || return 1
+    done
+}
+
+# vmhandoffd's log of HOST: its size, and whether it matches ERE past BYTES
+ct_helper_log_size() { stat -c %s "$LAB_D/$1/log/vmhandoffd.out" 2>/dev/null || echo 0; }
+ct_helper_log_since() { # HOST BYTES ERE
+    tail -c +"$(($2 + 1))" "$LAB_D/$1/log/vmhandoffd.out" 2>/dev/null | grep -E -q "$3"
+}
+ct_helper_log_tail() { # HOST BYTES [ERE]: what was logged past BYTES (last 5 lines)
+    tail -c +"$(($2 + 1))" "$LAB_D/$1/log/vmhandoffd.out" 2>/dev/null | grep -E "${3:-.}" | tail -5
+}
+
+# libvirt's state word of VM on HOST ("" if none)
+ct_dom_state() { lab_exec "$1" virsh -q domstate "$2" 2>/dev/null | head -1 | tr -d ' ' || true; }
+ct_dom_is() { [ "$(ct_dom_state "$1" "$2")" = "$3" ]; }
+
 # ------------------------------------------------------- invariants ---
 
 # ct_inv NAME SINCE_NS [invariants options]: the checker over

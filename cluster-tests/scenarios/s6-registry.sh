@@ -18,52 +18,13 @@ sc_skip() {
     [ "$CT_AGENT" = vmhandoff ] || echo "the registry is vmhandoff's (agent $CT_AGENT)"
 }
 
-# _s6_q HOST PYEXPR: evaluate PYEXPR over `vmhandoff status --json` on HOST
-# (d: the document, vm(name): the VM's entry or None)
-_s6_q() {
-    lab_exec "$1" vmhandoff status --json 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-def vm(name):
-    return next((v for v in d["vms"] if v["name"] == name), None)
-print(eval(sys.argv[1]))' "$2" 2>/dev/null
-}
-
-# "state:owner:epoch" of VM as HOST's registry has it (owner "-": none)
-_s6_owner() { _s6_q "$1" "(lambda v: v['state'] + ':' + ((v['owner'] or {}).get('name') or '-') + ':' + str(v['epoch']) if v else 'unknown')(vm('$2'))"; }
-
-_s6_agreed() { # VM EXPECTED(state:owner): all hosts agree on state, owner and epoch
-    local vm=$1 want=$2 h o first=
-    for h in $CT_HOSTS; do
-        o=$(_s6_owner "$h" "$vm")
-        [ "${o%:*}" = "$want" ] || return 1
-        [ -z "$first" ] && first=$o
-        [ "$o" = "$first" ] || return 1
-    done
-}
-
-_s6_all_owners() {
-    local h
-    for h in $CT_HOSTS; do printf '%s=%s ' "$h" "$(_s6_owner "$h" "$1")"; done
-}
-
-_s6_dom_state() { # HOST VM -> libvirt state word ("-" if none)
-    lab_exec "$1" virsh -q domstate "$2" 2>/dev/null | head -1 | tr -d ' ' || true
-}
-_s6_dom_is() { [ "$(_s6_dom_state "$1" "$2")" = "$3" ]; }
-
-_s6_log_since() { # HOST BYTES ERE: vmhandoffd's log of HOST past BYTES matches ERE
-    tail -c +"$(($2 + 1))" "$LAB_D/$1/log/vmhandoffd.out" 2>/dev/null | grep -E -q "$3"
-}
-_s6_log_size() { stat -c %s "$LAB_D/$1/log/vmhandoffd.out" 2>/dev/null || echo 0; }
-
 sc_main() {
     local h bad=0 t from to o0 o1 e0 e1 other rc out pid sz
     # --- the registry itself
     for h in $CT_HOSTS; do
-        if ct_poll 30 0.5 "registry on $h" _s6_q "$h" "d['joined'] and d['registry_quorate'] and not d['syncing'] or exit(1)" >/dev/null; then :; fi
+        if ct_poll 30 0.5 "registry on $h" ct_reg_q "$h" "d['joined'] and d['registry_quorate'] and not d['syncing'] or exit(1)" >/dev/null; then :; fi
     done
-    out=$(for h in $CT_HOSTS; do _s6_q "$h" "'%s:%s:%s:%s' % (d['self']['name'], d['registry_quorate'], sum(n['member'] for n in d['nodes']), ','.join(sorted(n['address'] or '-' for n in d['nodes'])))"; done | sort -u)
+    out=$(for h in $CT_HOSTS; do ct_reg_q "$h" "'%s:%s:%s:%s' % (d['self']['name'], d['registry_quorate'], sum(n['member'] for n in d['nodes']), ','.join(sorted(n['address'] or '-' for n in d['nodes'])))"; done | sort -u)
     if [ "$(echo "$out" | wc -l)" = 3 ] && ! grep -q -e False -e ':-' -e ',-' <<<"$out" &&
         [ "$(echo "$out" | cut -d: -f4 | sort -u | wc -l)" = 1 ] &&
         [ "$(echo "$out" | cut -d: -f3 | sort -u)" = 3 ]; then
@@ -76,18 +37,18 @@ sc_main() {
     # --- the owner is pacemaker's node, on every host alike
     ct_vm_ensure vm1 node1 || { ct_fail "vm1 running" "$(ct_rsc_state vm1)"; return 1; }
     from=$(ct_where vm1)
-    if ct_poll 10 0.2 "registry agrees" _s6_agreed vm1 "running:$from"; then
-        ct_ok "the registry names $from (pacemaker's node) owner of vm1, on every host alike: $(_s6_owner node1 vm1)"
+    if ct_poll 10 0.2 "registry agrees" ct_reg_agreed vm1 "running:$from"; then
+        ct_ok "the registry names $from (pacemaker's node) owner of vm1, on every host alike: $(ct_reg_owner node1 vm1)"
     else
-        ct_fail "the registry names $from owner of vm1 on every host" "$(_s6_all_owners vm1)"
+        ct_fail "the registry names $from owner of vm1 on every host" "$(ct_reg_all_owners vm1)"
         bad=$((bad + 1))
     fi
 
     # --- a move hands it over
-    o0=$(_s6_owner "$from" vm1)
+    o0=$(ct_reg_owner "$from" vm1)
     e0=${o0##*:}
     for to in $CT_HOSTS; do [ "$to" != "$from" ] && break; done
-    sz=$(_s6_log_size "$to")
+    sz=$(ct_helper_log_size "$to")
     t=$(ct_now_ns)
     if ct_move vm1 "$to"; then
         ct_ok "move vm1 $from -> $to: Started on $to"
@@ -95,15 +56,15 @@ sc_main() {
         ct_fail "move vm1 $from -> $to: Started on $to" "$(ct_rsc_state vm1)" "$(ct_failed_ops vm1)"
         bad=$((bad + 1))
     fi
-    o1=$(_s6_owner "$to" vm1)
+    o1=$(ct_reg_owner "$to" vm1)
     e1=${o1##*:}
-    if ct_poll 10 0.2 "registry follows" _s6_agreed vm1 "running:$to" && [ "${e1:-0}" -gt "${e0:-0}" ]; then
+    if ct_poll 10 0.2 "registry follows" ct_reg_agreed vm1 "running:$to" && [ "${e1:-0}" -gt "${e0:-0}" ]; then
         ct_ok "the registry follows the move: owner $to, epoch $e0 -> $e1, on every host"
     else
-        ct_fail "the registry follows the move (owner $to, epoch grows)" "before $o0, now $(_s6_all_owners vm1)"
+        ct_fail "the registry follows the move (owner $to, epoch grows)" "before $o0, now $(ct_reg_all_owners vm1)"
         bad=$((bad + 1))
     fi
-    if _s6_log_since "$to" "$sz" 'vm1: resumed \(handoff committed to this node\)'; then
+    if ct_helper_log_since "$to" "$sz" 'vm1: resumed \(handoff committed to this node\)'; then
         ct_ok "$to's vmhandoffd resumed vm1 on the delivery of the commit"
     else
         ct_fail "$to's vmhandoffd resumed vm1 on the delivery of the commit" \
@@ -121,12 +82,12 @@ sc_main() {
         OCF_RESKEY_CRM_meta_timeout=30000 \
         /usr/lib/ocf/resource.d/vmhandoff/VirtualDomain start 2>&1)
     rc=$?
-    if [ $rc = 1 ] && grep -q "owner $to" <<<"$out" && ! _s6_dom_is "$other" vm1 running &&
+    if [ $rc = 1 ] && grep -q "owner $to" <<<"$out" && ! ct_dom_is "$other" vm1 running &&
         [ -z "$(ct_lv_events vm1 "$other" "$t" 'STARTED|RESUMED')" ]; then
         ct_ok "a start of vm1 on $other while $to runs it: refused (rc 1: $(grep -o 'registry refused[^"]*' <<<"$out" | head -1)), no copy started"
     else
         ct_fail "a start of vm1 on $other while $to runs it is refused" "rc $rc" "$(tail -3 <<<"$out")" \
-            "libvirt on $other: $(_s6_dom_state "$other" vm1)"
+            "libvirt on $other: $(ct_dom_state "$other" vm1)"
         bad=$((bad + 1))
     fi
 
@@ -134,42 +95,42 @@ sc_main() {
     t=$(ct_now_ns)
     ct_crm crm_resource -r vm1 --meta -p target-role -v Stopped >>"$CT_OUT/run.log" 2>&1
     if ct_poll 90 0.2 "vm1 stopped" ct_is_stopped vm1 &&
-        ct_poll 10 0.2 "registry: stopped" _s6_agreed vm1 "stopped:-"; then
-        ct_ok "stop: vm1 released in the registry ($(_s6_owner node1 vm1))"
+        ct_poll 10 0.2 "registry: stopped" ct_reg_agreed vm1 "stopped:-"; then
+        ct_ok "stop: vm1 released in the registry ($(ct_reg_owner node1 vm1))"
     else
-        ct_fail "stop: vm1 released in the registry" "$(ct_rsc_state vm1)" "$(_s6_all_owners vm1)"
+        ct_fail "stop: vm1 released in the registry" "$(ct_rsc_state vm1)" "$(ct_reg_all_owners vm1)"
         bad=$((bad + 1))
     fi
-    sz=$(_s6_log_size "$other")
+    sz=$(ct_helper_log_size "$other")
     lab_exec "$other" virsh -q create "$LAB_D/vms/vm1.xml" >>"$CT_OUT/run.log" 2>&1
-    if ct_poll 10 0.1 "rogue vm1 paused" _s6_dom_is "$other" vm1 paused &&
-        _s6_log_since "$other" "$sz" "vm1 is running on this node, but the registry does not allow it"; then
+    if ct_poll 10 0.1 "rogue vm1 paused" ct_dom_is "$other" vm1 paused &&
+        ct_helper_log_since "$other" "$sz" "vm1 is running on this node, but the registry does not allow it"; then
         ct_ok "vm1 started behind pacemaker's back on $other: paused by vmhandoffd at once"
     else
         ct_fail "vm1 started behind pacemaker's back on $other is paused" \
-            "libvirt: $(_s6_dom_state "$other" vm1)" "$(tail -c +"$((sz + 1))" "$LAB_D/$other/log/vmhandoffd.out" | tail -3)"
+            "libvirt: $(ct_dom_state "$other" vm1)" "$(tail -c +"$((sz + 1))" "$LAB_D/$other/log/vmhandoffd.out" | tail -3)"
         bad=$((bad + 1))
     fi
     lab_exec "$other" virsh -q destroy vm1 >>"$CT_OUT/run.log" 2>&1
-    ct_poll 10 0.2 "rogue vm1 gone" _s6_dom_is "$other" vm1 ""
+    ct_poll 10 0.2 "rogue vm1 gone" ct_dom_is "$other" vm1 ""
 
     # --- a restart of vmhandoffd keeps the registry, the guest runs on
     ct_vm_start vm1 "$to" || { ct_fail "vm1 started again on $to" "$(ct_rsc_state vm1)"; return 1; }
-    o0=$(_s6_owner "$to" vm1)
+    o0=$(ct_reg_owner "$to" vm1)
     pid=$(lab_exec "$to" pgrep -x vmhandoffd)
     t=$(ct_now_ns)
     lab_exec "$to" kill -TERM "$pid"
     ct_poll 10 0.2 "vmhandoffd on $to gone" _s6_no_helper "$to"
-    if lab_helper_start "$to" && ct_poll 20 0.5 "registry synced on $to" _s6_agreed vm1 "running:$to"; then
-        o1=$(_s6_owner "$to" vm1)
-        if [ "${o1##*:}" -ge "${o0##*:}" ] && _s6_dom_is "$to" vm1 running; then
+    if lab_helper_start "$to" && ct_poll 20 0.5 "registry synced on $to" ct_reg_agreed vm1 "running:$to"; then
+        o1=$(ct_reg_owner "$to" vm1)
+        if [ "${o1##*:}" -ge "${o0##*:}" ] && ct_dom_is "$to" vm1 running; then
             ct_ok "vmhandoffd restarted on $to: registry kept ($o0 -> $o1), vm1 ran on"
         else
-            ct_fail "vmhandoffd restarted on $to: registry kept, vm1 ran on" "$o0 -> $o1" "$(_s6_dom_state "$to" vm1)"
+            ct_fail "vmhandoffd restarted on $to: registry kept, vm1 ran on" "$o0 -> $o1" "$(ct_dom_state "$to" vm1)"
             bad=$((bad + 1))
         fi
     else
-        ct_fail "vmhandoffd restarted on $to and synced" "$(_s6_all_owners vm1)" \
+        ct_fail "vmhandoffd restarted on $to and synced" "$(ct_reg_all_owners vm1)" \
             "$(tail -5 "$LAB_D/$to/log/vmhandoffd.out")"
         bad=$((bad + 1))
     fi

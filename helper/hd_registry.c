@@ -965,14 +965,25 @@ static void check_qpauses(struct hd *hd)
 	while (*pq) {
 		struct hd_qpause *q = *pq;
 		bool may = vmh_reg_may_run(hd->reg, q->vm, hd->self) && vm_epoch(hd, q->vm) == q->epoch;
+		struct vmh_vm_info v;
+		bool ours = vmh_reg_vm(hd->reg, q->vm, &v) == 0 && v.state != VMH_VM_STOPPED &&
+			    v.owner == hd->self;
 
 		*pq = q->next;
-		if (q->paused && may)
+		if (q->paused && may) {
 			hd_virt_resume(hd, q->vm, "quorum is back and the registry still names this node");
-		else if (q->paused)
+		} else if (q->paused && !ours && hd_virt_state(hd, q->vm) >= 0) {
+			/* taken over meanwhile (booted elsewhere from its disk)
+			 * or stopped: this memory is stale and must never run;
+			 * gone, it cannot look like a second active copy either */
+			vmh_log(VMH_LOG_ERR, "%s: quorum is back, and meanwhile the registry gave it to "
+				"%s (epoch %" PRIu64 "): destroying the stale paused copy here", q->vm,
+				v.state == VMH_VM_STOPPED ? "nobody" : hd_node_name(hd, v.owner), v.epoch);
+			hd_virt_destroy(hd, q->vm, "stale after a takeover");
+		} else if (q->paused && ours) {
 			vmh_log(VMH_LOG_WARNING, "%s: quorum is back but the registry decided otherwise meanwhile: it stays paused",
 				q->vm);
-		else
+		} else
 			vmh_log(VMH_LOG_NOTICE, "%s: quorum is back before the pause was due", q->vm);
 		free(q);
 	}

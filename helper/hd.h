@@ -168,6 +168,10 @@ const char *hd_node_name(const struct hd *hd, uint32_t id);	/* "?" if none */
 /* hd_registry.c: inputs */
 int hd_reg_start(struct hd *hd);	/* a fresh registry from the state file */
 void hd_reg_stop(struct hd *hd);	/* cluster connection lost */
+/* Started without corosync: the VMs the state file has on this node are
+ * paused after quorum_loss_pause, as on a quorum loss (a quorate
+ * registry in time cancels it). */
+void hd_reg_offline(struct hd *hd);
 void hd_reg_membership(struct hd *hd, uint64_t ring, const uint32_t *members, size_t n,
 		       const uint32_t *clean, size_t n_clean);
 void hd_reg_quorum(struct hd *hd, bool quorate);

@@ -43,6 +43,7 @@ static int64_t last_address_sent;
 
 static void effects(struct hd *hd, const struct vmh_reg_result *res);
 static void after_input(struct hd *hd);
+static void qpause_add(struct hd *hd, const char *vm, uint64_t epoch, bool now);
 
 /* --- sending ------------------------------------------------------------ */
 
@@ -208,6 +209,24 @@ int hd_reg_start(struct hd *hd)
 			return -1;
 	}
 	return 0;
+}
+
+void hd_reg_offline(struct hd *hd)
+{
+	struct vmh_reg_image img;
+	enum vmh_regstore_fault fault = VMH_REGSTORE_OK;
+
+	if (hd->reg || vmh_regstore_load(hd->cfg.state_dir, &img, &fault) < 0)
+		return;		/* nothing saved, or damaged: said when it is loaded */
+	for (size_t i = 0; i < img.n_vms; i++) {
+		const struct vmh_vm_info *v = &img.vms[i];
+
+		/* the state file is this node's: its author is this node */
+		if ((v->state == VMH_VM_RUNNING && v->owner == img.author) ||
+		    (v->state == VMH_VM_MIGRATING && (v->owner == img.author || v->dst == img.author)))
+			qpause_add(hd, v->name, v->epoch, false);
+	}
+	vmh_reg_image_free(&img);
 }
 
 void hd_reg_stop(struct hd *hd)

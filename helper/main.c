@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 	}
 	if (hd_cluster_connect(&hd) < 0) {
 		vmh_log(VMH_LOG_WARNING, "corosync not reachable yet: retrying every second");
+		hd_reg_offline(&hd);
 		hd_cluster_schedule_reconnect(&hd);
 	}
 	hd.tick_timer = virEventAddTimeout(HD_TICK_MS, tick_cb, &hd, NULL);

@@ -8,6 +8,10 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 OCF_RA_DIR ?= $(PREFIX)/lib/ocf/resource.d/vmhandoff
 DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# not $(PREFIX)/etc: vmhandoffd's default /etc/vmhandoff/vmhandoff.conf is compiled in
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC ?= cc
@@ -96,6 +100,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBVMH)
 include cluster-tests/canary/rules.mk
 include cluster-tests/tools/rules.mk
 -include cluster-tests/rules.mk
+-include packaging/rules.mk
 
 # --- tests ---------------------------------------------------------------
 # Every suite reports TAP-like "ok"/"not ok" lines into $(B)/results/;
@@ -125,14 +130,27 @@ check: deps
 	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
 	-$(RUN_SUITE) lab-selftest cluster-tests/lab/selftest.sh
 	-$(MAKE) agent-check
+	-$(RUN_SUITE) deb tests/deb-check.sh
 	-$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
 	tests/summarize $(B)/results
 
-install: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN)
+# (packaging/rpm/vmhandoff.spec's %files and packaging/debian/*.install
+# list what this installs; tests/deb-check.sh compares them)
+install: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN) $(MAN_PAGES)
 	install -d $(DESTDIR)$(OCF_RA_DIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(RA_BIN) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
 	install -m 0755 $(HELPER_BIN) $(DESTDIR)$(SBINDIR)/vmhandoffd
 	install -m 0755 $(CLI_BIN) $(DESTDIR)$(SBINDIR)/vmhandoff
+	install -d $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/vmhandoff
+	install -m 0644 $(filter %.7,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' packaging/vmhandoffd.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/vmhandoffd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/vmhandoffd.service
+	# an existing configuration is the admin's: never replaced
+	test -e $(DESTDIR)$(SYSCONFDIR)/vmhandoff/vmhandoff.conf || \
+		install -m 0644 packaging/vmhandoff.conf $(DESTDIR)$(SYSCONFDIR)/vmhandoff/vmhandoff.conf
 
 clean: canary-clean clean-tools
 	rm -rf $(B)

@@ -8,12 +8,19 @@ packages=(
 	libvirt-dev libxml2-dev libgnutls28-dev pacemaker-dev libcmocka-dev
 	libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libqb-dev
 	libsystemd-dev
+	# packages and man pages (make deb, make man; tests/deb-check.sh)
+	debhelper dpkg-dev lintian man-db
 	# metadata validation, ocf-tester, the reference agent
 	libxml2-utils resource-agents
 	# the simulated hosts of the agent and cluster tests
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
 	qemu-system-x86 corosync pacemaker pacemaker-cli-utils crmsh
 	iproute2 psmisc util-linux procps python3
+	# make lint, make fuzz (libFuzzer is in libclang-rt-dev; llvm-cov for
+	# make fuzz-coverage only)
+	cppcheck clang clang-tidy libclang-rt-dev llvm
+	# make bench: the report's plots
+	gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do

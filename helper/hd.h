@@ -34,6 +34,7 @@
 #define HD_DEFAULT_CONFIG "/etc/vmhandoff/vmhandoff.conf"
 #define HD_DEFAULT_STATE_DIR "/var/lib/vmhandoff"
 #define HD_CPG_GROUP "vmhandoff"
+#define HD_TICK_MS 100
 
 struct hd_config {
 	char *config_file;
@@ -136,7 +137,8 @@ struct hd {
 	struct hd_mark *leases;
 	struct hd_mark *defined;	/* defined here, XML not pushed yet */
 	char my_addr[VMH_REG_ADDR_MAX + 1];	/* in migration_network */
-	int tick_timer;			/* 1 s housekeeping */
+	int tick_timer;			/* housekeeping (hd_reg_tick) */
+	bool tick_fast;			/* armed for HD_TICK_MS */
 
 	/* libvirt */
 	virConnectPtr conn;
@@ -177,7 +179,11 @@ void hd_reg_membership(struct hd *hd, uint64_t ring, const uint32_t *members, si
 void hd_reg_quorum(struct hd *hd, bool quorate);
 void hd_reg_ring_advanced(struct hd *hd);
 void hd_reg_deliver(struct hd *hd, uint32_t sender, const void *buf, size_t len);
-void hd_reg_tick(struct hd *hd);	/* every HD_TICK_MS */
+/* Housekeeping; returns when to call it again: HD_TICK_MS while anything
+ * needs the clock, else the idle sweep's period. */
+int hd_reg_tick(struct hd *hd);
+/* An input arrived: tick every HD_TICK_MS again until idle. */
+void hd_reg_kick(struct hd *hd);
 /* Multicasts a record built in the current configuration. 0 or -errno. */
 int hd_reg_send(struct hd *hd, struct vmh_msg *m);
 /* Requests of clients and of the daemon itself. The registry replies

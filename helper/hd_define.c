@@ -31,6 +31,7 @@ void hd_define_event(struct hd *hd, const char *vm)
 
 	if (!hd->reg || vmh_reg_vm(hd->reg, vm, &v) < 0)
 		return;		/* not a VM of the registry */
+	hd_reg_kick(hd);
 	if (hd_mark_add(&hd->defined, vm, vmh_now_ms() + HD_DEFINE_PATIENCE_MS) < 0)
 		vmh_log(VMH_LOG_ERR, "%s: defined here, but out of memory: the registry keeps "
 			"its old definition", vm);

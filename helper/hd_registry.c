@@ -31,6 +31,9 @@
 #define HD_STALE_RETRIES 3
 #define HD_CLAIM_LEASE_MS 60000
 #define HD_RETRY_MS 1000
+/* enforcement and reconciliation of every local domain, also when idle
+ * (libvirt's events do it at once; this catches what an event missed) */
+#define HD_SWEEP_MS 5000
 /* a budget is answered a little before it ends, so the reply arrives in time */
 #define HD_REPLY_MARGIN_MS 50
 
@@ -275,6 +278,8 @@ void hd_reg_free(struct hd *hd)
 static void qpause_add(struct hd *hd, const char *vm, uint64_t epoch, bool now)
 {
 	struct hd_qpause *q;
+
+	hd_reg_kick(hd);
 
 	for (q = hd->qpauses; q; q = q->next)
 		if (strcmp(q->vm, vm) == 0)
@@ -716,6 +721,7 @@ static struct hd_pending *pending_new(struct hd *hd, enum vmh_msg_type type, con
 
 	if (!p)
 		return NULL;
+	hd_reg_kick(hd);
 	p->cookie = ++hd->next_cookie;
 	p->msg.type = type;
 	snprintf(p->msg.vm, sizeof(p->msg.vm), "%s", vm);
@@ -789,6 +795,8 @@ void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
 {
 	const struct hd_node *dst = NULL;
 	struct hd_pending *p;
+
+	hd_reg_kick(hd);
 
 	if (!hd->reg || !hd->cs_up) {
 		reply_vm(hd, c, seq, req->type, req->vm, VMH_IPC_E_NO_CLUSTER, 0,
@@ -1041,6 +1049,7 @@ static void publish_address(struct hd *hd)
 
 static void after_input(struct hd *hd)
 {
+	hd_reg_kick(hd);
 	check_waiters(hd);
 	check_qpauses(hd);
 	if (hd->reg && !vmh_reg_syncing(hd->reg) && vmh_reg_in_config(hd->reg))
@@ -1181,29 +1190,63 @@ static void retry_due(struct hd *hd)
 		}
 }
 
-void hd_reg_tick(struct hd *hd)
+/* Anything that needs the clock: a deadline, a retry, a pause due, a
+ * departure to witness, an address to publish, a sync. Otherwise the
+ * daemon sleeps until an input (or the idle sweep). */
+static bool needs_clock(struct hd *hd)
 {
-	static unsigned ticks;
+	struct vmh_node_info ni;
+
+	if (hd->pending || hd->waiters || hd->qpauses || hd->defined || !hd->reg ||
+	    !vmh_reg_in_config(hd->reg) || vmh_reg_syncing(hd->reg))
+		return true;
+	if (hd->my_addr[0] && (vmh_reg_node(hd->reg, hd->self, &ni) < 0 ||
+			       strcmp(ni.addr, hd->my_addr) != 0))
+		return true;
+	for (size_t i = 0; i < hd->n_nodes; i++) {
+		if (hd->nodes[i].out_since)
+			return true;
+		if (vmh_reg_node(hd->reg, hd->nodes[i].id, &ni) == 0 && ni.left &&
+		    ni.fenced_for != ni.left && ni.expired_for != ni.left)
+			return true;
+	}
+	return false;
+}
+
+void hd_reg_kick(struct hd *hd)
+{
+	if (hd->tick_timer >= 0 && !hd->tick_fast) {
+		hd->tick_fast = true;
+		virEventUpdateTimeout(hd->tick_timer, HD_TICK_MS);
+	}
+}
+
+int hd_reg_tick(struct hd *hd)
+{
+	static int64_t next_second, next_sweep;
+	int64_t now = vmh_now_ms();
 
 	check_deadlines(hd);
 	retry_due(hd);
 	check_waiters(hd);
 	due_qpauses(hd);
-	if (!hd->reg)
-		return;
-	if (hd->defined)
+	if (hd->reg && hd->defined)
 		hd_define_push(hd);
-	if (++ticks % 10)
-		return;
-	/* once a second */
-	check_qpauses(hd);
-	if (vmh_reg_in_config(hd->reg) && !vmh_reg_syncing(hd->reg)) {
-		publish_address(hd);
-		expire_nodes(hd);
-		hd_fence_poll(hd);
-		if (ticks % 50 == 0)
-			hd_reg_sweep(hd);
+	if (hd->reg && now >= next_second) {
+		next_second = now + 1000;
+		check_qpauses(hd);
+		if (vmh_reg_in_config(hd->reg) && !vmh_reg_syncing(hd->reg)) {
+			publish_address(hd);
+			expire_nodes(hd);
+			hd_fence_poll(hd);
+			if (now >= next_sweep) {
+				next_sweep = now + HD_SWEEP_MS;
+				hd_reg_sweep(hd);
+			}
+		}
 	}
+	hd->tick_fast = needs_clock(hd);
+	return hd->tick_fast ? HD_TICK_MS : HD_SWEEP_MS;
 }
 
 /* --- status -------------------------------------------------------------- */

@@ -23,7 +23,6 @@
 #include "vmh_log.h"
 #include "vmh_time.h"
 
-#define HD_TICK_MS 100
 #define HD_READY_WAIT_MS 20000
 
 static bool notified_ready;
@@ -33,10 +32,9 @@ static void tick_cb(int timer, void *opaque)
 	struct hd *hd = opaque;
 	static int64_t started;
 
-	(void)timer;
 	if (!started)
 		started = vmh_now_ms();
-	hd_reg_tick(hd);
+	virEventUpdateTimeout(timer, hd_reg_tick(hd));
 	if (!notified_ready &&
 	    ((hd->reg && vmh_reg_in_config(hd->reg) && !vmh_reg_syncing(hd->reg)) ||
 	     vmh_now_ms() - started > HD_READY_WAIT_MS)) {
@@ -145,6 +143,7 @@ int main(int argc, char **argv)
 		hd_cluster_schedule_reconnect(&hd);
 	}
 	hd.tick_timer = virEventAddTimeout(HD_TICK_MS, tick_cb, &hd, NULL);
+	hd.tick_fast = true;
 	vmh_log(VMH_LOG_NOTICE, "vmhandoffd started (state %s, socket %s, quorum_loss_pause %u ms)",
 		hd.cfg.state_dir, hd.cfg.socket_path, hd.cfg.quorum_loss_pause_ms);
 

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ra.h"
 #include "vmh_ipc.h"
@@ -30,6 +31,8 @@
 /* Below this, a request is not worth sending: the daemon could not get a
  * record delivered and answer in time. */
 #define MIN_BUDGET_MS 100
+/* A claim the registry cannot grant yet is asked again this often. */
+#define CLAIM_RETRY_MS 500
 
 static const char *socket_path(const struct ra *ra)
 {
@@ -174,6 +177,15 @@ static bool parse_uuid(const char *text, uint8_t out[16])
 	return n == 32;
 }
 
+/* A claim refused for now but not for good: another record of the VM in
+ * flight, or the VM in a handoff the registry has still to decide. */
+static bool claim_may_change(const struct vmh_ipc_reply *rep)
+{
+	return rep->status == VMH_IPC_E_BUSY ||
+	       (rep->status == VMH_IPC_E_REJECTED && rep->has_vm_state &&
+		rep->vm_state == VMH_VM_MIGRATING);
+}
+
 ra_rc ra_registry_config(struct ra *ra, int64_t budget_ms)
 {
 	struct vmh_ipc_req req = { .type = VMH_IPC_CONFIG_GET };
@@ -245,7 +257,19 @@ ra_rc ra_registry_claim(struct ra *ra, int64_t budget_ms)
 	}
 	vmh_log(VMH_LOG_INFO, "%s: claiming it in the registry (require_fencing=%s)", ra->dom_name,
 		req.require_fencing ? "true" : "false");
-	r = call(ra, &req, budget_ms, &rep, why, sizeof(why));
+	for (int64_t end = vmh_now_ms() + budget_ms;;) {
+		r = call(ra, &req, end - vmh_now_ms(), &rep, why, sizeof(why));
+		if (r < 0 || !claim_may_change(&rep) || end - vmh_now_ms() < CLAIM_RETRY_MS + MIN_BUDGET_MS)
+			break;
+		/* a handoff being decided (a commit or abort waiting for a
+		 * lost node's fencing, an abort of the daemon's own in flight)
+		 * ends within a fencing's time: claim again after it, rather
+		 * than fail the start and have pacemaker ban this node */
+		vmh_log(VMH_LOG_NOTICE, "%s: the registry cannot grant the claim yet (%s): asking again",
+			ra->dom_name, why);
+		vmh_ipc_reply_clear(&rep);
+		usleep(CLAIM_RETRY_MS * 1000);
+	}
 	if (r < 0) {
 		ra_exit_reason("%s: cannot claim it in the registry: %s", ra->dom_name, why);
 		return PCMK_OCF_UNKNOWN_ERROR;

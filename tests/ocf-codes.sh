@@ -298,6 +298,26 @@ fake '{}'
 expect_reason 1 "only vmhandoffd resumes" "registry=true: start does not resume a paused copy" \
 	start "$(cfg paused)" $reg
 requests "" "a paused copy is not claimed either"
+fake '{"CLAIM": {"status": 8, "message": "another request for busy is in flight"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "busy" "claim busy the whole time: asked again until the budget, then start fails" \
+	start "$(cfg fresh)" $reg
+n=$((n + 1))
+if [ "$(grep -c '^CLAIM' "$tmp/requests")" -ge 3 ]; then
+	echo "ok $n - a busy claim is asked again ($(grep -c '^CLAIM' "$tmp/requests") claims)"
+else
+	echo "not ok $n - a busy claim is asked again"; sed 's/^/#   /' "$tmp/requests"; fail=1
+fi
+fake '{"CLAIM": {"status": 1, "reason": 12, "vm_state": 2, "owner": 1, "message": "owner still a member; migrating n1 -> n2"}}'
+# shellcheck disable=SC2086
+expect_reason 1 "migrating n1 -> n2" "claim of a VM in an undecided handoff: asked again, then fails" \
+	start "$(cfg fresh)" $reg
+n=$((n + 1))
+if [ "$(grep -c '^CLAIM' "$tmp/requests")" -ge 3 ]; then
+	echo "ok $n - a claim refused during a handoff is asked again"
+else
+	echo "not ok $n - a claim refused during a handoff is asked again"; sed 's/^/#   /' "$tmp/requests"; fail=1
+fi
 fake '{"CLAIM": {"status": 2, "message": "record not delivered within the budget; outcome unknown"}}'
 # shellcheck disable=SC2086
 expect_reason 1 "claim.*timed out" "claim timed out: start fails" start "$(cfg fresh)" $reg

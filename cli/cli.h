@@ -10,6 +10,8 @@
  *   status_text.c  the view as text for people
  *   status_json.c  the view as one JSON object for scripts
  *   config.c       the config command: the registry's domain XML of a VM
+ *   move.c         move, drain, undrain: pacemaker's tools make the change,
+ *                  the registry shows how it goes
  *
  * The printers take a view and a FILE *, so the unit test runs them on a
  * canned reply (tests/unit/test_ipc.c compiles these files in).
@@ -77,6 +79,19 @@ int cli_status_json(FILE *f, const struct cli_status *st);
 /* The status command against the daemon at socket_path; messages for
  * people go to err. Returns the exit code. */
 int cli_status_run(const char *socket_path, bool json, FILE *out, FILE *err);
+
+struct cli_move_opts {
+	const char *vm;			/* the registry's name of the VM */
+	const char *resource;		/* pacemaker's resource id (default: vm) */
+	const char *node;
+	bool wait, clear_after;
+	unsigned timeout_s;
+};
+/* move VM NODE [--wait] [--timeout S] [--clear-after] [--resource RSC] */
+int cli_move_run(const char *socket_path, const struct cli_move_opts *o, FILE *out, FILE *err);
+/* drain NODE [--wait] [--timeout S] (drain true), undrain NODE (false) */
+int cli_drain_run(const char *socket_path, const char *node, bool drain, bool wait,
+		  unsigned timeout_s, FILE *out, FILE *err);
 
 /* config VM [--push FILE]. Returns the exit code. */
 int cli_config_run(const char *socket_path, const char *vm, const char *push_file, FILE *out,

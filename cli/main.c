@@ -3,10 +3,15 @@
  * vmhandoff: global options before the command, the command's own after:
  *   vmhandoff [-s|--socket PATH] status [--json]
  *   vmhandoff [-s|--socket PATH] config VM [--push FILE]
+ *   vmhandoff [-s|--socket PATH] move VM NODE [--wait] [--timeout S] [--clear-after]
+ *                                             [--resource RSC]
+ *   vmhandoff [-s|--socket PATH] drain NODE [--wait] [--timeout S] | undrain NODE
  * Errors in the command line exit 2 and name what was wrong.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -16,6 +21,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vmhandoff [-s|--socket PATH] status [--json]\n"
 		"       vmhandoff [-s|--socket PATH] config VM [--push FILE]\n"
+		"       vmhandoff [-s|--socket PATH] move VM NODE [--wait] [--timeout S]\n"
+		"                 [--clear-after] [--resource RSC]\n"
+		"       vmhandoff [-s|--socket PATH] drain NODE [--wait] [--timeout S]\n"
+		"       vmhandoff [-s|--socket PATH] undrain NODE\n"
 		"       vmhandoff --help | --version\n"
 		"\n"
 		"Asks the local vmhandoffd what it knows: this node and its quorum, the\n"
@@ -33,6 +42,13 @@ static void usage(FILE *f)
 		"  config VM --push FILE\n"
 		"                     makes FILE the registry's domain XML of VM (on the\n"
 		"                     owner while it runs, on any node while it is stopped)\n"
+		"  move VM NODE       crm_resource --move of VM's resource (RSC, default VM)\n"
+		"                     to NODE; --wait follows the handoff in the registry\n"
+		"                     until VM runs on NODE (--timeout, default 300 s);\n"
+		"                     --clear-after removes the move constraint after\n"
+		"  drain NODE         crm_standby NODE on; --wait shows every VM leaving\n"
+		"                     until none is on NODE (--timeout, default 600 s)\n"
+		"  undrain NODE       crm_standby NODE off\n"
 		"\n"
 		"Exit status: 0 ok; 1 the daemon answered an error; 2 bad command line;\n"
 		"3 the daemon could not be reached.\n");
@@ -94,6 +110,88 @@ static int cmd_config(const char *socket_path, int argc, char **argv)
 	return cli_config_run(socket_path, vm, file, stdout, stderr);
 }
 
+/* "--timeout S": 1..86400 seconds into *out; false after saying why. */
+static bool parse_timeout(const char *cmd, const char *arg, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = arg ? strtoul(arg, &end, 10) : 0;
+	if (!arg || errno || *end || end == arg || v < 1 || v > 86400 || arg[0] == '-') {
+		fprintf(stderr, "vmhandoff: %s: '--timeout' needs seconds, 1 to 86400 (got '%s')\n",
+			cmd, arg ? arg : "");
+		return false;
+	}
+	*out = (unsigned)v;
+	return true;
+}
+
+/* move VM NODE [--wait] [--timeout S] [--clear-after] [--resource RSC] */
+static int cmd_move(const char *socket_path, int argc, char **argv)
+{
+	struct cli_move_opts o = { .timeout_s = 300 };
+	const char *pos[2] = { NULL, NULL };
+	int n_pos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--wait") == 0) {
+			o.wait = true;
+		} else if (strcmp(argv[i], "--clear-after") == 0) {
+			o.clear_after = true;
+		} else if (strcmp(argv[i], "--timeout") == 0) {
+			if (!parse_timeout("move", i + 1 < argc ? argv[++i] : NULL, &o.timeout_s))
+				return usage_error();
+		} else if (strcmp(argv[i], "--resource") == 0 && i + 1 < argc && argv[i + 1][0]) {
+			o.resource = argv[++i];
+		} else if (argv[i][0] == '-' || n_pos == 2) {
+			fprintf(stderr, "vmhandoff: move: %s '%s'\n",
+				argv[i][0] == '-' ? "unknown option (or one without its value)" :
+				"unexpected argument", argv[i]);
+			return usage_error();
+		} else {
+			pos[n_pos++] = argv[i];
+		}
+	}
+	if (n_pos != 2) {
+		fprintf(stderr, "vmhandoff: move: needs VM and NODE\n");
+		return usage_error();
+	}
+	o.vm = pos[0];
+	o.node = pos[1];
+	if (!o.resource)
+		o.resource = o.vm;
+	return cli_move_run(socket_path, &o, stdout, stderr);
+}
+
+/* drain NODE [--wait] [--timeout S] / undrain NODE */
+static int cmd_drain(const char *socket_path, bool drain, int argc, char **argv)
+{
+	const char *node = NULL;
+	unsigned timeout_s = 600;
+	bool wait = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (drain && strcmp(argv[i], "--wait") == 0) {
+			wait = true;
+		} else if (drain && strcmp(argv[i], "--timeout") == 0) {
+			if (!parse_timeout(argv[0], i + 1 < argc ? argv[++i] : NULL, &timeout_s))
+				return usage_error();
+		} else if (argv[i][0] == '-' || node) {
+			fprintf(stderr, "vmhandoff: %s: %s '%s'\n", argv[0],
+				argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
+			return usage_error();
+		} else {
+			node = argv[i];
+		}
+	}
+	if (!node) {
+		fprintf(stderr, "vmhandoff: %s: which node?\n", argv[0]);
+		return usage_error();
+	}
+	return cli_drain_run(socket_path, node, drain, wait, timeout_s, stdout, stderr);
+}
+
 /* getopt's error, naming the option as the user wrote it. */
 static int option_error(int c, char **argv)
 {
@@ -147,6 +245,11 @@ int main(int argc, char **argv)
 		return cmd_status(socket_path, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "config") == 0)
 		return cmd_config(socket_path, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "move") == 0)
+		return cmd_move(socket_path, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "drain") == 0 || strcmp(argv[optind], "undrain") == 0)
+		return cmd_drain(socket_path, strcmp(argv[optind], "drain") == 0, argc - optind,
+				 argv + optind);
 	fprintf(stderr, "vmhandoff: unknown command '%s'\n", argv[optind]);
 	return usage_error();
 }

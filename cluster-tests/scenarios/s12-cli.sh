@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# s12-cli: the operator's commands of `vmhandoff` on the real cluster.
+# - `vmhandoff move VM NODE --wait --clear-after` on the source: pacemaker
+#   migrates it live, the command follows the handoff (one line per
+#   change, progress lines), ends 0 once the VM runs on NODE, and leaves no
+#   move constraint;
+# - `vmhandoff drain NODE --wait` from another host: every VM leaves the
+#   node, the command lists each change and ends 0 when the node is empty;
+#   `vmhandoff undrain NODE` takes it out of standby;
+# - an unknown node is refused (exit 2) and changes nothing.
+SC_TITLE="vmhandoff move / drain / undrain: pacemaker's tools, followed through the registry"
+
+sc_skip() {
+    [ "$CT_AGENT" = vmhandoff ] || echo "the CLI follows vmhandoff's registry (agent $CT_AGENT)"
+}
+
+_s12_standby() { # HOST: crm_mon shows it in standby
+    ct_mon_xml | grep -Eq "<node name=\"$1\"[^>]* standby=\"true\""
+}
+
+_s12_not_standby() { ! _s12_standby "$1"; }
+_s12_left() { # VM HOST: pacemaker runs VM on one other host
+    local w
+    w=$(ct_where "$1")
+    [[ $w == node[0-9] ]] && [ "$w" != "$2" ]
+}
+
+sc_main() {
+    local bad=0 from to other t out rc vms vm left
+    ct_vm_ensure vm1 node1 || { ct_fail "vm1 running" "$(ct_rsc_state vm1)"; return 1; }
+    ct_settle 30
+    from=$(ct_where vm1)
+    for to in $CT_HOSTS; do [ "$to" != "$from" ] && break; done
+    for other in $CT_HOSTS; do [ "$other" != "$from" ] && [ "$other" != "$to" ] && break; done
+    t=$(ct_now_ns)
+
+    # --- move --wait --clear-after, on the source (it drives the copy)
+    out=$(lab_exec "$from" vmhandoff move vm1 "$to" --wait --clear-after --timeout 120 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >"$CT_OUT/s12-move.txt"
+    if [ $rc = 0 ] && grep -q "vm1: moved to $to, live-migrated" <<<"$out" &&
+        grep -q "vm1: migrating $from -> $to" <<<"$out" &&
+        ct_poll 30 0.2 "pacemaker: vm1 Started on $to" ct_is_started_on vm1 "$to"; then
+        ct_ok "vmhandoff move vm1 $to --wait: $(tail -1 <<<"$out")"
+    else
+        ct_fail "vmhandoff move vm1 $to --wait ends 0 with vm1 Started on $to" "rc $rc" "$(tail -4 <<<"$out")" \
+            "$(ct_rsc_state vm1)"
+        bad=$((bad + 1))
+    fi
+    if ct_crm cibadmin -Q -o constraints 2>/dev/null | grep -q 'cli-prefer-vm1'; then
+        ct_fail "--clear-after removed the move constraint" "$(ct_crm cibadmin -Q -o constraints | grep cli-)"
+        bad=$((bad + 1))
+    else
+        ct_ok "--clear-after: no move constraint left"
+    fi
+
+    # --- an unknown node
+    out=$(lab_exec "$other" vmhandoff move vm1 nosuchnode --wait 2>&1)
+    rc=$?
+    if [ $rc = 2 ] && grep -q "no such node" <<<"$out" && [ "$(ct_where vm1)" = "$to" ]; then
+        ct_ok "vmhandoff move vm1 nosuchnode: refused, exit 2 ($out)"
+    else
+        ct_fail "vmhandoff move to an unknown node is refused with exit 2" "rc $rc: $out"
+        bad=$((bad + 1))
+    fi
+
+    # --- drain --wait from another host, then undrain
+    vms=$(for vm in $(ct_crm crm_resource --list-raw 2>/dev/null | grep -v fence); do
+        [ "$(ct_where "$vm")" = "$to" ] && printf '%s ' "$vm"; done)
+    out=$(lab_exec "$other" vmhandoff drain "$to" --wait --timeout 240 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >"$CT_OUT/s12-drain.txt"
+    left=
+    for vm in $vms; do ct_poll 30 0.5 "$vm left $to" _s12_left "$vm" "$to" || left="$left $vm"; done
+    if [ $rc = 0 ] && grep -q "$to: empty after" <<<"$out" && [ -z "$left" ]; then
+        ct_ok "vmhandoff drain $to --wait: $vms-> $(grep -c ': running on ' <<<"$out") change line(s), $(tail -1 <<<"$out")"
+    else
+        ct_fail "vmhandoff drain $to --wait ends 0 with $to empty" "rc $rc" "$(tail -5 <<<"$out")" "still there:$left"
+        bad=$((bad + 1))
+    fi
+    out=$(lab_exec "$other" vmhandoff undrain "$to" 2>&1)
+    rc=$?
+    if [ $rc = 0 ] && ct_poll 30 0.5 "$to out of standby" _s12_not_standby "$to"; then
+        ct_ok "vmhandoff undrain $to: standby off"
+    else
+        ct_fail "vmhandoff undrain $to" "rc $rc: $out"
+        bad=$((bad + 1))
+    fi
+    ct_settle 60
+    ct_inv_check "CLI moves and drain: one copy, no reboot" s12-cli "$t"
+    [ $bad = 0 ]
+}

@@ -190,10 +190,10 @@ int cli_move_run(const char *socket_path, const struct cli_move_opts *o, FILE *o
 			fprintf(out, "%s%s: %s (%.1f s)\n", tty ? "\n" : "", o->vm, now, since_s(t0));
 			snprintf(was, sizeof(was), "%s", now);
 		}
-		if (v && v->state == VMH_VM_MIGRATING)
+		if (v && v->state == VMH_VM_MIGRATING) {
 			moved = true;
-		if (v && v->state == VMH_VM_MIGRATING)
 			show_progress(&st, o->vm, tty, &last_line, out);
+		}
 		if (v && v->state == VMH_VM_RUNNING && v->owner == target) {
 			fprintf(out, "%s: moved to %s, %s %.1f s after the move command\n", o->vm, o->node,
 				moved ? "live-migrated," : "running there", since_s(t0));

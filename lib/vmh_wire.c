@@ -279,17 +279,24 @@ static int msg_body_len(const struct vmh_msg *m, size_t *len)
 	case VMH_MSG_HANDOFF_ABORT:
 		break;
 	case VMH_MSG_HANDOFF_BEGIN:
+		if (m->node == 0)
+			return -EINVAL;
 		n += sizeof(struct wire_begin);
 		break;
 	case VMH_MSG_NODE_FENCED:
+		if (m->node == 0 || m->departure == 0)
+			return -EINVAL;
 		n += sizeof(struct wire_fenced);
 		break;
 	case VMH_MSG_NODE_EXPIRED:
+		if (m->node == 0 || m->departure == 0)
+			return -EINVAL;
 		n += sizeof(struct wire_expired);
 		break;
 	case VMH_MSG_ADDRESS:
 		name_len = strnlen(m->addr, sizeof(m->addr));
-		if (name_len == sizeof(m->addr) || !vmh_reg_addr_ok(m->addr, name_len))
+		if (m->node == 0 || name_len == sizeof(m->addr) ||
+		    !vmh_reg_addr_ok(m->addr, name_len))
 			return -EINVAL;
 		n += sizeof(struct wire_address);
 		break;
@@ -300,12 +307,15 @@ static int msg_body_len(const struct vmh_msg *m, size_t *len)
 		if (m->n_members == 0 || m->n_members > VMH_REG_MAX_NODES || m->round == 0 ||
 		    m->ring == 0)
 			return -EINVAL;
+		for (size_t i = 0; i < m->n_members; i++)
+			if (m->members[i] == 0)
+				return -EINVAL;
 		n += sizeof(struct wire_sync_start) + 4 * m->n_members;
 		break;
 	case VMH_MSG_SYNC: {
 		size_t img_len;
 
-		if (!m->image)
+		if (!m->image || m->round == 0)
 			return -EINVAL;
 		r = image_body_len(m->image, &img_len);
 		if (r < 0)

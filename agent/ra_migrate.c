@@ -43,7 +43,6 @@
 #define MiB (1024.0 * 1024.0)
 
 struct migration {
-	struct ra *ra;
 	virDomainPtr dom;
 	char *dconnuri;		/* libvirt peer URI of the target */
 	char *miguri;		/* migration data URI, NULL: libvirt's choice */
@@ -505,7 +504,7 @@ static ra_rc migration_failed(struct ra *ra, const struct ra_handoff *h, const c
 ra_rc ra_migrate_to(struct ra *ra)
 {
 	const char *target = getenv("OCF_RESKEY_CRM_meta_migrate_target");
-	struct migration m = { .ra = ra };
+	struct migration m = { 0 };
 	struct ra_handoff h = { .target = target };
 	struct vmh_dom_status st;
 	struct progress pr;

@@ -199,7 +199,7 @@ int hd_reg_internal_xml(struct hd *hd, enum vmh_msg_type type, const char *vm, c
 bool hd_reg_busy(struct hd *hd, const char *vm);	/* a record for vm in flight */
 /* Is xml what the registry holds for v (digest and length)? */
 bool hd_reg_same_xml(const struct vmh_vm_info *v, const char *xml, size_t len);
-void hd_reg_client_gone(struct hd *hd, struct hd_client *c);
+void hd_reg_client_gone(struct hd *hd, const struct hd_client *c);
 /* Is a domain of this name allowed to run here now? 1 yes, 0 no (pause
  * it), -1 the registry cannot say now (syncing, no config, unmanaged VM):
  * leave it as it is. */

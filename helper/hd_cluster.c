@@ -416,7 +416,7 @@ static void out_flush_cb(int timer, void *opaque)
 int hd_cluster_send(struct hd *hd, const uint8_t *buf, size_t len)
 {
 	struct hd_out *o;
-	cs_error_t e = CS_ERR_TRY_AGAIN;
+	cs_error_t e;
 
 	if (!hd->cs_up)
 		return -ENOTCONN;

@@ -897,7 +897,7 @@ void hd_reg_internal(struct hd *hd, enum vmh_msg_type type, const char *vm)
 	(void)hd_reg_internal_xml(hd, type, vm, NULL, 0);
 }
 
-void hd_reg_client_gone(struct hd *hd, struct hd_client *c)
+void hd_reg_client_gone(struct hd *hd, const struct hd_client *c)
 {
 	struct hd_waiter **pw = &hd->waiters;
 

@@ -58,6 +58,7 @@ static void test_domxml_bad(void **state)
 	assert_int_equal(parse("<!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
 			       "<domain><name>&x;</name></domain>", &d), -22);
 	huge = malloc(VMH_DOMXML_MAX_BYTES + 2);
+	assert_non_null(huge);
 	memset(huge, ' ', VMH_DOMXML_MAX_BYTES + 1);
 	huge[VMH_DOMXML_MAX_BYTES + 1] = '\0';
 	assert_int_equal(vmh_domxml_parse(huge, VMH_DOMXML_MAX_BYTES + 1, &d), -27);
@@ -72,8 +73,11 @@ static bool match(const char *const *argv, const char *name, const char *uuid)
 	size_t len = 0;
 
 	for (size_t i = 0; argv[i]; i++) {
-		strcpy(buf + len, argv[i]);
-		len += strlen(argv[i]) + 1;
+		size_t n = strlen(argv[i]) + 1;
+
+		assert_true(len + n <= sizeof(buf));
+		memcpy(buf + len, argv[i], n);
+		len += n;
 	}
 	return vmh_qemuproc_cmdline_matches(buf, len, name, uuid);
 }
@@ -107,6 +111,7 @@ static void write_proc(const char *root, const char *pid, const char *const *arg
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/%s/cmdline", root, pid);
 	f = fopen(path, "w");
+	assert_non_null(f);
 	for (size_t i = 0; argv[i]; i++)
 		fwrite(argv[i], 1, strlen(argv[i]) + 1, f);
 	fclose(f);

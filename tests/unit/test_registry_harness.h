@@ -247,7 +247,7 @@ H_FN void h_apply_to(struct h_cluster *c, uint32_t mask, const struct h_qmsg *qm
 		if (c->check_unchanged) {
 			if (!h_encode_state(reg, &after, &alen))
 				h_failf(c, "encode state");
-			changed = blen != alen || memcmp(before, after, blen) != 0;
+			changed = !before || !after || blen != alen || memcmp(before, after, blen) != 0;
 			if (c->res.reason != VMH_REG_OK && changed)
 				h_failf(c, "node %d: rejected type %d (%s) but state changed", i + 1,
 					m.type, vmh_reg_reason_str(c->res.reason));
@@ -440,7 +440,7 @@ H_FN void h_partition(struct h_cluster *c, const int *group_of, uint32_t clean)
 H_FN void h_split(struct h_cluster *c, uint32_t m0, uint32_t m1, uint32_t m2, uint32_t clean)
 {
 	int group_of[H_MAX];
-	uint32_t masks[3] = { m0, m1, m2 };
+	const uint32_t masks[3] = { m0, m1, m2 };
 
 	for (int i = 0; i < c->n; i++) {
 		group_of[i] = -1;

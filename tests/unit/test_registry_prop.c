@@ -720,6 +720,7 @@ static void run_one(uint64_t seed, int steps, struct model *total)
 	struct model *md = calloc(1, sizeof(*md));
 	char tmpl[] = "/tmp/vmh-prop-XXXXXX";
 
+	assert_non_null(md);
 	md->seed = seed;
 	md->dir = mkdtemp(tmpl);
 	assert_non_null(md->dir);

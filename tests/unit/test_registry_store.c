@@ -102,7 +102,7 @@ static int dir_entries(const char *dir)
 	int n = 0;
 
 	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			n++;
 	if (d)
 		closedir(d);

@@ -80,12 +80,14 @@ static void sample_image(struct vmh_reg_image *img)
 	img->quorate = true;
 	img->n_nodes = 2;
 	img->nodes = calloc(2, sizeof(*img->nodes));
+	assert_non_null(img->nodes);
 	img->nodes[0] = (struct vmh_node_info){ .nodeid = 1, .member = true, .quorate = true,
 						.addr_config = 4, .addr = "198.18.1.11" };
 	img->nodes[1] = (struct vmh_node_info){ .nodeid = 2, .left = 8, .fenced_for = 8,
 						.fence_time = 5, .clean = true };
 	img->n_vms = 2;
 	img->vms = calloc(2, sizeof(*img->vms));
+	assert_non_null(img->vms);
 	img->vms[0] = (struct vmh_vm_info){ .name = "a", .state = VMH_VM_MIGRATING, .owner = 1,
 					    .dst = 2, .epoch = 5, .vkey_config = 9, .vkey_epoch = 4,
 					    .require_fencing = true };

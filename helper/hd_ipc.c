@@ -40,9 +40,15 @@ struct hd_client {
 	size_t in_len, in_cap;
 	uint8_t *out;
 	size_t out_len, out_off;
+	bool closed;		/* in the graveyard: freed by reap_cb */
 };
 
 static size_t n_clients;
+/* Closed clients, freed from the event loop: a caller up the stack may
+ * still hold a closed client (handle_request -> reply -> flush -> close)
+ * and asks client_alive() about it, which must not read freed memory. */
+static struct hd_client *graveyard;
+static int reap_timer = -1;
 
 static gid_t client_gid(void)
 {
@@ -69,8 +75,29 @@ static bool peer_allowed(uid_t uid, gid_t gid)
 	return false;
 }
 
+static void reap(void)
+{
+	struct hd_client *c;
+
+	while ((c = graveyard)) {
+		graveyard = c->next;
+		free(c);
+	}
+}
+
+static void reap_cb(int timer, void *opaque)
+{
+	(void)opaque;
+	virEventRemoveTimeout(timer);
+	reap_timer = -1;
+	reap();
+}
+
 static void client_close(struct hd *hd, struct hd_client *c)
 {
+	if (c->closed)
+		return;
+	c->closed = true;
 	hd_reg_client_gone(hd, c);
 	for (struct hd_client **pc = &hd->clients; *pc; pc = &(*pc)->next)
 		if (*pc == c) {
@@ -82,7 +109,11 @@ static void client_close(struct hd *hd, struct hd_client *c)
 	close(c->fd);
 	free(c->in);
 	free(c->out);
-	free(c);
+	c->in = c->out = NULL;
+	c->next = graveyard;
+	graveyard = c;
+	if (reap_timer < 0)
+		reap_timer = virEventAddTimeout(0, reap_cb, NULL, NULL);
 	n_clients--;
 }
 
@@ -123,12 +154,9 @@ static int client_flush(struct hd *hd, struct hd_client *c)
 	return 0;
 }
 
-static bool client_alive(struct hd *hd, struct hd_client *c)
+static bool client_alive(const struct hd_client *c)
 {
-	for (struct hd_client *i = hd->clients; i; i = i->next)
-		if (i == c)
-			return true;
-	return false;
+	return !c->closed;
 }
 
 void hd_ipc_reply(struct hd *hd, struct hd_client *c, uint32_t seq,
@@ -137,7 +165,7 @@ void hd_ipc_reply(struct hd *hd, struct hd_client *c, uint32_t seq,
 	uint8_t *buf;
 	size_t len;
 
-	if (!c || !client_alive(hd, c) || !c->busy || c->seq != seq)
+	if (!c || !client_alive(c) || !c->busy || c->seq != seq)
 		return;
 	if (vmh_ipc_encode_reply(rep, &buf, &len) < 0) {
 		vmh_log(VMH_LOG_ERR, "cannot encode a reply for client pid %d", (int)c->pid);
@@ -210,7 +238,7 @@ static int client_read(struct hd *hd, struct hd_client *c)
 		}
 		if (want > 0 && c->in_len >= (size_t)want) {
 			handle_request(hd, c, c->in, (size_t)want);
-			if (!client_alive(hd, c))
+			if (!client_alive(c))
 				return -1;
 			memmove(c->in, c->in + want, c->in_len - (size_t)want);
 			c->in_len -= (size_t)want;
@@ -359,6 +387,10 @@ void hd_ipc_close(struct hd *hd)
 {
 	while (hd->clients)
 		client_close(hd, hd->clients);
+	if (reap_timer >= 0)
+		virEventRemoveTimeout(reap_timer);
+	reap_timer = -1;
+	reap();
 	if (hd->listen_watch >= 0)
 		virEventRemoveHandle(hd->listen_watch);
 	if (hd->listen_fd >= 0) {

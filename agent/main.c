@@ -171,6 +171,10 @@ static void setup_context(struct ra *ra, const struct action *a)
 		exit(PCMK_OCF_UNKNOWN_ERROR);
 	}
 	if (ra->p.config) {
+		/* before the read: the fast monitor's ticket may name the
+		 * file only as it was when its domain name was read */
+		if (vmh_fastmon_config_id(ra->p.config, ra->config_id, sizeof(ra->config_id)) < 0)
+			ra->config_id[0] = '\0';
 		ra->dx_err = vmh_domxml_load(ra->p.config, &ra->dx);
 		if (ra->dx_err == 0) {
 			ra->dom_name = strdup(ra->dx.name);

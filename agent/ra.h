@@ -15,6 +15,7 @@
 #include <crm/common/results.h>	/* enum ocf_exitcode, PCMK_OCF_* */
 
 #include "vmh_domxml.h"
+#include "vmh_fastmon.h"
 #include "vmh_params.h"
 #include "vmh_registry.h"
 #include "vmh_virt.h"
@@ -30,6 +31,8 @@ struct ra {
 					 * replaced by the registry's definition */
 	bool dx_from_registry;		/* dx is the registry's */
 	int dx_err;			/* 0, or -errno of loading it */
+	char config_id[VMH_FASTMON_ID_MAX + 1];	/* the config file's identity
+					 * before it was read, "" unknown */
 	char *dom_name;			/* from dx, or the name cache */
 	char *dom_uuid;
 
@@ -65,6 +68,11 @@ int ra_cache_write(struct ra *ra, const char *kind, const char *text);
 void ra_name_cache_store(struct ra *ra);
 char *ra_name_cache_load(struct ra *ra);
 
+/* After a recurring monitor found the domain running: the ticket that
+ * lets the front answer the next ones itself (lib/vmh_fastmon.h), if
+ * this call is one it may answer like. */
+void ra_fastmon_store(struct ra *ra);
+
 /* Actions (ra_*.c). */
 ra_rc ra_monitor(struct ra *ra);
 ra_rc ra_start(struct ra *ra);
@@ -72,6 +80,8 @@ ra_rc ra_stop(struct ra *ra);
 ra_rc ra_migrate_to(struct ra *ra);
 ra_rc ra_migrate_from(struct ra *ra);
 ra_rc ra_utilization_update(struct ra *ra);
+/* What a monitor does with each utilization attribute. */
+void ra_utilization_modes(const struct vmh_params *p, enum vmh_util_mode mode[VMH_UTIL_COUNT]);
 
 /* What an action answers when its time is up and libvirt still has not
  * answered (run on the watchdog thread: no libvirt calls). */

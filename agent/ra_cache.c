@@ -2,8 +2,9 @@
 /*
  * The agent's small per-resource memory in $HA_RSCTMP/vmhandoff (a tmpfs:
  * it lives as long as the node's current boot, like the domains it
- * describes): the domain name a resource last had, and the utilization
- * values last written to the CIB. Files are replaced atomically.
+ * describes): the domain name a resource last had, the utilization
+ * values last written to the CIB, and the fast monitor's ticket. Files are
+ * replaced atomically.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "ra.h"
+
+extern char **environ;
 
 static int cache_dir_create(struct ra *ra)
 {
@@ -110,4 +113,47 @@ char *ra_name_cache_load(struct ra *ra)
 	if (!ra->dom_uuid && uuid[0])
 		ra->dom_uuid = strdup(uuid);
 	return strdup(text);
+}
+
+/*
+ * The fast monitor's ticket (lib/vmh_fastmon.h). Written only for a call
+ * the front may answer like: a recurring monitor that found the domain
+ * running (the caller's part), valid parameters (the front would hide the
+ * error the full agent logs about others), registry=true (the front needs
+ * vmhandoffd), no monitor_scripts (the front runs none), the domain's name
+ * read from the config file (not the name cache), and that file unchanged
+ * since it was read. Rewritten only when it changes.
+ */
+void ra_fastmon_store(struct ra *ra)
+{
+	struct vmh_fastmon t = { 0 };
+	char text[VMH_FASTMON_TEXT_MAX], old[VMH_FASTMON_TEXT_MAX], id[VMH_FASTMON_ID_MAX + 1];
+	const char *sock = ra->p.registry_socket ? ra->p.registry_socket : VMH_IPC_DEFAULT_SOCKET;
+	char *uri;
+	int n;
+
+	if (!ra->rsc || !ra->params_ok || !ra->p.registry || ra->p.monitor_scripts ||
+	    ra->dx_err != 0 || !ra->dom_name || !ra->config_id[0] || !ra->virt)
+		return;
+	if (vmh_fastmon_config_id(ra->p.config, id, sizeof(id)) < 0 ||
+	    strcmp(id, ra->config_id) != 0)
+		return;
+	uri = virConnectGetURI(vmh_virt_conn(ra->virt));
+	if (!uri)
+		return;
+	n = snprintf(t.uri, sizeof(t.uri), "%s", uri);
+	free(uri);
+	t.params = vmh_fastmon_digest(environ);
+	if (n < 0 || (size_t)n >= sizeof(t.uri) || t.params == 0 ||
+	    snprintf(t.config, sizeof(t.config), "%s", ra->p.config) >= (int)sizeof(t.config) ||
+	    snprintf(t.socket, sizeof(t.socket), "%s", sock) >= (int)sizeof(t.socket) ||
+	    snprintf(t.domain, sizeof(t.domain), "%s", ra->dom_name) >= (int)sizeof(t.domain))
+		return;
+	memcpy(t.config_id, id, sizeof(id));
+	ra_utilization_modes(&ra->p, t.util);
+	if (vmh_fastmon_format(&t, text, sizeof(text)) < 0)
+		return;
+	if (ra_cache_read(ra, VMH_FASTMON_KIND, old, sizeof(old)) == 0 && strcmp(old, text) == 0)
+		return;
+	ra_cache_write(ra, VMH_FASTMON_KIND, text);
 }

@@ -239,7 +239,10 @@ ra_rc ra_monitor(struct ra *ra)
 		if (scripts != PCMK_OCF_OK)
 			return scripts;
 	}
-	if (!ra->probe)
+	if (!ra->probe) {
 		ra_utilization_update(ra);
+		if (st.state == VMH_DOM_RUNNING)
+			ra_fastmon_store(ra);
+	}
 	return rc;
 }

@@ -22,19 +22,28 @@
 #include <libxml/tree.h>
 
 #include "ra.h"
+#include "vmh_fastmon.h"
 #include "vmh_log.h"
 
-enum { U_CPU, U_HOST_MEM, U_HV_MEM, U_COUNT };
+#define U_COUNT VMH_UTIL_COUNT
 static const char *const util_names[U_COUNT] = { "cpu", "host_memory", "hv_memory" };
 
-/* -1: remove the attribute; 0: leave it alone; >0: set it to this value */
+/* -1: remove the attribute; 0: leave it alone; >0: set it to this value
+ * (vmh_fastmon_util_values: the monitor's front computes it the same) */
 struct util_want {
 	long long v[U_COUNT];
 };
 
-static void format_values(const struct util_want *w, char *buf, size_t len)
+void ra_utilization_modes(const struct vmh_params *p, enum vmh_util_mode mode[VMH_UTIL_COUNT])
 {
-	snprintf(buf, len, "%lld %lld %lld\n", w->v[0], w->v[1], w->v[2]);
+	const bool autoset[U_COUNT] = { p->autoset_utilization_cpu,
+					p->autoset_utilization_host_memory,
+					p->autoset_utilization_hv_memory };
+	const bool unset[U_COUNT] = { p->unset_utilization_cpu, p->unset_utilization_host_memory,
+				      p->unset_utilization_hv_memory };
+
+	for (int i = 0; i < U_COUNT; i++)
+		mode[i] = autoset[i] ? VMH_UTIL_SET : unset[i] ? VMH_UTIL_REMOVE : VMH_UTIL_LEAVE;
 }
 
 static xmlNode *nvpair_xml(struct ra *ra, int i, long long value, xmlNode **set_out)
@@ -61,9 +70,9 @@ static xmlNode *nvpair_xml(struct ra *ra, int i, long long value, xmlNode **set_
 
 ra_rc ra_utilization_update(struct ra *ra)
 {
-	const struct vmh_params *p = &ra->p;
+	enum vmh_util_mode mode[U_COUNT];
 	struct util_want w = { { 0, 0, 0 } };
-	char want[128], have[128];
+	char want[VMH_FASTMON_UTIL_TEXT_MAX], have[VMH_FASTMON_UTIL_TEXT_MAX];
 	virDomainInfo info;
 	virDomainPtr dom;
 	cib_t *(*new_fn)(void);
@@ -81,14 +90,11 @@ ra_rc ra_utilization_update(struct ra *ra)
 	virDomainFree(dom);
 	if (r < 0)
 		return PCMK_OCF_OK;
-	w.v[U_CPU] = p->autoset_utilization_cpu ? (long long)info.nrVirtCpu
-		     : p->unset_utilization_cpu ? -1 : 0;
-	w.v[U_HOST_MEM] = p->autoset_utilization_host_memory ? (long long)(info.maxMem / 1024)
-			  : p->unset_utilization_host_memory ? -1 : 0;
-	w.v[U_HV_MEM] = p->autoset_utilization_hv_memory ? (long long)(info.maxMem / 1024)
-			: p->unset_utilization_hv_memory ? -1 : 0;
-	format_values(&w, want, sizeof(want));
-	if (ra_cache_read(ra, "utilization", have, sizeof(have)) == 0 && strcmp(want, have) == 0)
+	ra_utilization_modes(&ra->p, mode);
+	vmh_fastmon_util_values(mode, info.nrVirtCpu, info.maxMem, w.v);
+	vmh_fastmon_util_text(w.v, want, sizeof(want));
+	if (ra_cache_read(ra, VMH_FASTMON_UTIL_KIND, have, sizeof(have)) == 0 &&
+	    strcmp(want, have) == 0)
 		return PCMK_OCF_OK;
 
 	lib = dlopen(LIBCIB_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -128,6 +134,6 @@ ra_rc ra_utilization_update(struct ra *ra)
 	}
 	vmh_log(VMH_LOG_INFO, "utilization of %s: cpu=%lld host_memory=%lld hv_memory=%lld",
 		ra->rsc, w.v[0], w.v[1], w.v[2]);
-	ra_cache_write(ra, "utilization", want);
+	ra_cache_write(ra, VMH_FASTMON_UTIL_KIND, want);
 	return PCMK_OCF_OK;
 }

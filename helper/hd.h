@@ -64,6 +64,7 @@ struct hd_node {
 };
 
 struct hd_client;
+struct hd_domref;
 
 /* A registry record this node multicast and waits to see delivered. */
 struct hd_pending {
@@ -142,6 +143,9 @@ struct hd {
 
 	/* libvirt */
 	virConnectPtr conn;
+	char *conn_uri;			/* virConnectGetURI(conn), NULL unknown */
+	struct hd_domref *domrefs;	/* DOMSTATE's domain handles (hd_virt.c) */
+	size_t n_domrefs;
 	int lifecycle_cb;
 	int virt_retry_timer;
 
@@ -240,6 +244,9 @@ int hd_virt_active(struct hd *hd, char ***names, size_t *n);
 int hd_virt_inactive_xml(struct hd *hd, const char *vm, char **xml);
 /* Job statistics of an outgoing migration of vm; 0 or -1. */
 int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p);
+/* DOMSTATE's libvirt part: the domain vm and the connection's URI into
+ * rep, and its status (OK, or E_INTERNAL with a message). */
+void hd_virt_domstate(struct hd *hd, const char *vm, struct vmh_ipc_reply *rep);
 
 /* hd_define.c: a define on the owner pushes the new XML */
 void hd_define_event(struct hd *hd, const char *vm);	/* libvirt DEFINED */

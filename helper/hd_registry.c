@@ -811,6 +811,14 @@ void hd_reg_request(struct hd *hd, struct hd_client *c, uint32_t seq,
 		config_get(hd, c, seq, req);
 		return;
 	}
+	if (req->type == VMH_IPC_DOMSTATE) {
+		struct vmh_ipc_reply rep = { .type = req->type | VMH_IPC_REPLY };
+
+		fill_vm(hd, req->vm, &rep);
+		hd_virt_domstate(hd, req->vm, &rep);
+		hd_ipc_reply(hd, c, seq, &rep);
+		return;
+	}
 	if (req->type == VMH_IPC_WAIT_OWNER) {
 		wait_owner(hd, c, seq, req);
 		return;

@@ -8,6 +8,7 @@
  * reconnects every second, and a sweep after each reconnect catches up on
  * the events that were lost meanwhile.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "vmh_virt.h"
 
 static void virt_retry_cb(int timer, void *opaque);
+static void domrefs_drop(struct hd *hd, virDomainPtr dom);
+static void domrefs_clear(struct hd *hd);
 
 void hd_virt_schedule_retry(struct hd *hd)
 {
@@ -33,6 +36,7 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 	const char *name = virDomainGetName(dom);
 
 	(void)conn;
+	domrefs_drop(hd, dom);
 	if (!name)
 		return 0;
 	vmh_log(VMH_LOG_DEBUG, "%s: libvirt event %d detail %d", name, event, detail);
@@ -89,6 +93,7 @@ int hd_virt_connect(struct hd *hd)
 		return -1;
 	}
 	hd->conn = conn;
+	hd->conn_uri = virConnectGetURI(conn);
 	vmh_log(VMH_LOG_NOTICE, "connected to libvirt (%s)", hd->cfg.libvirt_uri);
 	hd_reg_sweep(hd);
 	return 0;
@@ -98,11 +103,14 @@ void hd_virt_disconnect(struct hd *hd)
 {
 	if (!hd->conn)
 		return;
+	domrefs_clear(hd);
 	if (hd->lifecycle_cb >= 0)
 		virConnectDomainEventDeregisterAny(hd->conn, hd->lifecycle_cb);
 	virConnectUnregisterCloseCallback(hd->conn, close_cb);
 	virConnectClose(hd->conn);
 	hd->conn = NULL;
+	free(hd->conn_uri);
+	hd->conn_uri = NULL;
 	hd->lifecycle_cb = -1;
 }
 
@@ -282,4 +290,186 @@ int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p)
 #undef GET
 	virTypedParamsFree(params, nparams);
 	return 0;
+}
+
+static_assert(VIR_DOMAIN_PMSUSPENDED == VMH_IPC_DOM_STATE_MAX, "the last virDomainState");
+static_assert(VIR_DOMAIN_RUNNING == VMH_IPC_DOM_RUNNING, "running, as the front knows it");
+
+/* --- DOMSTATE ------------------------------------------------------------ */
+
+/*
+ * The handles of the domains DOMSTATE was asked about, by name: the
+ * monitor's front asks every few seconds about the same few names, and a
+ * lookup is a libvirt call as dear as the one that answers. A handle names
+ * its domain by UUID, so it is dropped at any lifecycle event of that UUID
+ * or name (undefined, renamed, stopped: the next domain of the name may be
+ * another one), when a call finds no such domain, and with the connection.
+ */
+#define HD_DOMREFS_MAX 256
+
+struct hd_domref {
+	struct hd_domref *next;
+	char vm[VMH_REG_NAME_MAX + 1];
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	virDomainPtr dom;
+};
+
+static void domref_free(struct hd *hd, struct hd_domref **at)
+{
+	struct hd_domref *r = *at;
+
+	*at = r->next;
+	virDomainFree(r->dom);
+	free(r);
+	hd->n_domrefs--;
+}
+
+static void domrefs_clear(struct hd *hd)
+{
+	while (hd->domrefs)
+		domref_free(hd, &hd->domrefs);
+}
+
+/* (name and UUID copied first: dom may be one of the handles freed) */
+static void domrefs_drop(struct hd *hd, virDomainPtr dom)
+{
+	const char *n = virDomainGetName(dom);
+	char name[VMH_REG_NAME_MAX + 2] = "";
+	unsigned char uuid[VIR_UUID_BUFLEN];
+	bool have_uuid = virDomainGetUUID(dom, uuid) == 0;
+
+	if (n)
+		snprintf(name, sizeof(name), "%s", n);
+	for (struct hd_domref **at = &hd->domrefs; *at;) {
+		if ((name[0] && strcmp((*at)->vm, name) == 0) ||
+		    (have_uuid && memcmp((*at)->uuid, uuid, sizeof(uuid)) == 0))
+			domref_free(hd, at);
+		else
+			at = &(*at)->next;
+	}
+}
+
+/* vm's handle, the kept one (*kept) or looked up; NULL: no such domain,
+ * or libvirt failed (vmh_virt_error_code says which) */
+static virDomainPtr domref_get(struct hd *hd, const char *vm, bool *kept)
+{
+	struct hd_domref *r;
+	virDomainPtr dom;
+
+	for (r = hd->domrefs; r; r = r->next) {
+		if (strcmp(r->vm, vm) == 0) {
+			*kept = true;
+			return r->dom;
+		}
+	}
+	*kept = false;
+	dom = lookup(hd, vm);
+	if (!dom)
+		return NULL;
+	if (hd->n_domrefs >= HD_DOMREFS_MAX)
+		domrefs_clear(hd);
+	r = calloc(1, sizeof(*r));
+	if (!r || virDomainGetUUID(dom, r->uuid) < 0) {
+		free(r);
+		return dom;	/* used once, not kept: the caller frees it */
+	}
+	snprintf(r->vm, sizeof(r->vm), "%s", vm);
+	r->dom = dom;
+	r->next = hd->domrefs;
+	hd->domrefs = r;
+	hd->n_domrefs++;
+	return dom;
+}
+
+/* Done with a handle from domref_get: a kept one stays (unless it failed:
+ * then it goes too), any other is freed. */
+static void domref_put(struct hd *hd, virDomainPtr dom, bool failed)
+{
+	for (struct hd_domref **at = &hd->domrefs; *at; at = &(*at)->next) {
+		if ((*at)->dom == dom) {
+			if (failed)
+				domref_free(hd, at);
+			return;
+		}
+	}
+	virDomainFree(dom);
+}
+
+/* libvirt's last error, as a reply message may carry it (printable ASCII) */
+static void error_message(struct vmh_ipc_reply *rep, const char *what)
+{
+	size_t len;
+
+	snprintf(rep->message, sizeof(rep->message), "%s: %s", what, vmh_virt_error());
+	len = strlen(rep->message);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)rep->message[i] < 0x20 || (unsigned char)rep->message[i] > 0x7e)
+			rep->message[i] = '?';
+}
+
+/* The state and the figures of vm: 0, -1 no such domain, -2 libvirt
+ * failed. *kept: the answer came from a kept handle. */
+static int domstate_of(struct hd *hd, const char *vm, bool *kept, virDomainInfo *info,
+		       int *reason)
+{
+	virDomainPtr dom = domref_get(hd, vm, kept);
+	int r, state;
+
+	if (!dom)
+		return vmh_virt_error_code() == VIR_ERR_NO_DOMAIN ? -1 : -2;
+	/* the state and the figures, from the call the agent's utilization
+	 * takes them from; the reason only where it says something (a
+	 * running domain's is its history: booted, migrated, unpaused) */
+	r = virDomainGetInfo(dom, info);
+	*reason = 0;
+	if (r == 0 && info->state != VIR_DOMAIN_RUNNING &&
+	    virDomainGetState(dom, &state, reason, 0) == 0)
+		info->state = (unsigned char)state;
+	if (r < 0)
+		r = vmh_virt_error_code() == VIR_ERR_NO_DOMAIN ? -1 : -2;
+	domref_put(hd, dom, r < 0);
+	return r;
+}
+
+/*
+ * One libvirt call for a running domain whose handle is kept (virDomainGetInfo),
+ * two otherwise (and a lookup for a name not asked about before). A kept
+ * handle that finds no domain is looked up again once: the name may have
+ * a new domain.
+ */
+void hd_virt_domstate(struct hd *hd, const char *vm, struct vmh_ipc_reply *rep)
+{
+	virDomainInfo info = { 0 };
+	int reason = 0, r;
+	bool kept;
+
+	rep->status = VMH_IPC_E_INTERNAL;
+	if (!hd->conn) {
+		snprintf(rep->message, sizeof(rep->message), "vmhandoffd has no libvirt connection");
+		return;
+	}
+	if (hd->conn_uri && strlen(hd->conn_uri) < sizeof(rep->uri))
+		memcpy(rep->uri, hd->conn_uri, strlen(hd->conn_uri) + 1);
+	r = domstate_of(hd, vm, &kept, &info, &reason);
+	if (r == -1 && kept)	/* dropped now: looked up again */
+		r = domstate_of(hd, vm, &kept, &info, &reason);
+	if (r == -1) {
+		rep->status = VMH_IPC_OK;	/* no such domain */
+		return;
+	}
+	if (r < 0) {
+		error_message(rep, "libvirt");
+		return;
+	}
+	if (info.state > VMH_IPC_DOM_STATE_MAX) {
+		snprintf(rep->message, sizeof(rep->message), "%s: unknown domain state %u", vm,
+			 info.state);
+		return;
+	}
+	rep->status = VMH_IPC_OK;
+	rep->has_dom = true;
+	rep->dom_state = info.state;
+	rep->dom_reason = reason > 0 ? (uint32_t)reason : 0;
+	rep->dom_vcpus = info.nrVirtCpu;
+	rep->dom_max_mem_kib = info.maxMem;
 }

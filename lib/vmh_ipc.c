@@ -60,6 +60,11 @@ static const struct tag_spec tag_specs[VMH_IPC_T_MAX + 1] = {
 	[VMH_IPC_T_NODE_ENTRY] = { IPC_NODE_ENTRY_LEN + 1,
 				   IPC_NODE_ENTRY_LEN + VMH_IPC_NODE_NAME_MAX, true },
 	[VMH_IPC_T_PROGRESS] = { IPC_PROGRESS_LEN + 1, IPC_PROGRESS_LEN + VMH_REG_NAME_MAX, true },
+	[VMH_IPC_T_DOM_STATE] = { 1, 1, false },
+	[VMH_IPC_T_DOM_REASON] = { 4, 4, false },
+	[VMH_IPC_T_DOM_VCPUS] = { 4, 4, false },
+	[VMH_IPC_T_DOM_MAX_MEM] = { 8, 8, false },
+	[VMH_IPC_T_URI] = { 1, VMH_IPC_URI_MAX, false },
 };
 
 #define REQ_VM (IPC_BIT(VMH_IPC_T_BUDGET_MS) | IPC_BIT(VMH_IPC_T_VM))
@@ -77,6 +82,7 @@ static const uint32_t req_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_QUERY] = REQ_VM,
 	[VMH_IPC_CONFIG_GET] = REQ_VM,
 	[VMH_IPC_CONFIG_PUSH] = REQ_VM | IPC_BIT(VMH_IPC_T_XML),
+	[VMH_IPC_DOMSTATE] = REQ_VM,
 };
 
 static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
@@ -90,6 +96,7 @@ static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_QUERY] = REQ_VM,
 	[VMH_IPC_CONFIG_GET] = REQ_VM,
 	[VMH_IPC_CONFIG_PUSH] = REQ_VM | IPC_BIT(VMH_IPC_T_XML),
+	[VMH_IPC_DOMSTATE] = REQ_VM,
 };
 
 /* The request names, and the same names as replies: one list. */
@@ -103,7 +110,8 @@ static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
 	X(VMH_IPC_WAIT_OWNER, "WAIT_OWNER") \
 	X(VMH_IPC_QUERY, "QUERY") \
 	X(VMH_IPC_CONFIG_GET, "CONFIG_GET") \
-	X(VMH_IPC_CONFIG_PUSH, "CONFIG_PUSH")
+	X(VMH_IPC_CONFIG_PUSH, "CONFIG_PUSH") \
+	X(VMH_IPC_DOMSTATE, "DOMSTATE")
 #define IPC_REQ_NAME(t, name) [t] = name,
 #define IPC_REPLY_NAME(t, name) [t] = name " reply",
 static const char *const type_names[VMH_IPC_TYPE_MAX + 1] = { IPC_TYPE_NAMES(IPC_REQ_NAME) };

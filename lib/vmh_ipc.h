@@ -90,7 +90,19 @@ enum vmh_ipc_type {
 	 * unknown one (which the registry then knows, stopped). Reply after
 	 * delivery; OK without a record when the registry holds that XML. */
 	VMH_IPC_CONFIG_PUSH = 10,
-	VMH_IPC_TYPE_MAX = VMH_IPC_CONFIG_PUSH,
+	/* DOMSTATE: vm. The VM as this node runs it, for the recurring
+	 * monitor's fast path (agent/front/): the local libvirt domain of
+	 * that name from the daemon's own connection (has_dom, dom_state,
+	 * dom_reason, dom_vcpus, dom_max_mem_kib; has_dom false: libvirt has
+	 * no such domain) and the URI of that connection (uri), plus, when
+	 * the registry knows the VM, what QUERY says (vm_state, owner, dst,
+	 * epoch, may_run). Answered at once, from memory and libvirt (one
+	 * call for a running domain asked about before), never waits for
+	 * the registry: OK (also for a VM the registry does not
+	 * know: has_vm_state false), E_INTERNAL (no libvirt connection,
+	 * libvirt failed: message), E_NO_CLUSTER (as every VM request). */
+	VMH_IPC_DOMSTATE = 11,
+	VMH_IPC_TYPE_MAX = VMH_IPC_DOMSTATE,
 	/* a reply has the type of its request | VMH_IPC_REPLY */
 	VMH_IPC_REPLY = 0x80,
 };
@@ -142,8 +154,22 @@ enum vmh_ipc_tag {
 					 * 7 x u64 (elapsed_ms, data_total,
 					 * data_processed, data_remaining, mem_bps,
 					 * dirty_rate, downtime_ms), name[name_len] */
-	VMH_IPC_T_MAX = VMH_IPC_T_PROGRESS,
+	VMH_IPC_T_DOM_STATE = 23,	/* u8, virDomainState, 0..VMH_IPC_DOM_STATE_MAX;
+					 * present iff libvirt has the domain */
+	VMH_IPC_T_DOM_REASON = 24,	/* u32, libvirt's reason for dom_state; not
+					 * asked for a running domain (0) */
+	VMH_IPC_T_DOM_VCPUS = 25,	/* u32, virDomainInfo.nrVirtCpu */
+	VMH_IPC_T_DOM_MAX_MEM = 26,	/* u64, virDomainInfo.maxMem (KiB) */
+	VMH_IPC_T_URI = 27,		/* str, printable ASCII, 1..VMH_IPC_URI_MAX */
+	VMH_IPC_T_MAX = VMH_IPC_T_URI,
 };
+
+/* The last virDomainState (VIR_DOMAIN_PMSUSPENDED); the daemon answers
+ * E_INTERNAL for a state libvirt may add later. And VIR_DOMAIN_RUNNING,
+ * for clients that do not include libvirt (helper/hd_virt.c checks both). */
+#define VMH_IPC_DOM_STATE_MAX 7
+#define VMH_IPC_DOM_RUNNING 1
+#define VMH_IPC_URI_MAX 511
 
 /* VMH_IPC_T_FLAGS bits of a STATUS reply; other bits must be zero. */
 #define VMH_IPC_F_LOCAL_QUORATE	0x1u	/* this node's corosync quorum */
@@ -204,6 +230,14 @@ struct vmh_ipc_reply {
 	char addr[VMH_REG_ADDR_MAX + 1];	/* BEGIN */
 	char *xml;				/* CONFIG_GET, owned; NUL-terminated */
 	size_t xml_len;
+	/* DOMSTATE: the local domain. dom_reason, dom_vcpus and
+	 * dom_max_mem_kib need has_dom (else they must be zero). */
+	bool has_dom;
+	uint8_t dom_state;			/* virDomainState */
+	uint32_t dom_reason;
+	uint32_t dom_vcpus;
+	uint64_t dom_max_mem_kib;
+	char uri[VMH_IPC_URI_MAX + 1];		/* the daemon's libvirt connection */
 	/* STATUS */
 	uint32_t self;
 	uint32_t flags;
@@ -251,5 +285,9 @@ ssize_t vmh_ipc_frame_len(const uint8_t *buf, size_t len);
  * the outcome is unknown), -ENOMEM, or the encoder's -EINVAL/-EMSGSIZE.
  */
 int vmh_ipc_call(const char *path, const struct vmh_ipc_req *req, struct vmh_ipc_reply *rep);
+/* The same, waiting at most req->budget_ms + grace_ms in all (instead of
+ * VMH_IPC_CALL_GRACE_MS): for a caller whose whole time is short. */
+int vmh_ipc_call_grace(const char *path, const struct vmh_ipc_req *req,
+		       struct vmh_ipc_reply *rep, uint32_t grace_ms);
 
 #endif

@@ -2,8 +2,9 @@
 /*
  * vmh_ipc: the blocking client (see vmh_ipc_call in vmh_ipc.h). One
  * connection per call, a non-blocking socket and poll() against one
- * monotonic deadline: the budget plus VMH_IPC_CALL_GRACE_MS for the reply to
- * travel, so the caller never waits longer, whatever the daemon does.
+ * monotonic deadline: the budget plus VMH_IPC_CALL_GRACE_MS (or the
+ * caller's grace) for the reply to travel, so the caller never waits
+ * longer, whatever the daemon does.
  */
 #include "vmh_ipc.h"
 
@@ -201,6 +202,12 @@ static int exchange(int fd, const struct vmh_ipc_req *req, const uint8_t *out, s
 
 int vmh_ipc_call(const char *path, const struct vmh_ipc_req *req, struct vmh_ipc_reply *rep)
 {
+	return vmh_ipc_call_grace(path, req, rep, VMH_IPC_CALL_GRACE_MS);
+}
+
+int vmh_ipc_call_grace(const char *path, const struct vmh_ipc_req *req,
+		       struct vmh_ipc_reply *rep, uint32_t grace_ms)
+{
 	uint8_t *out;
 	size_t out_len;
 	int64_t deadline;
@@ -211,7 +218,7 @@ int vmh_ipc_call(const char *path, const struct vmh_ipc_req *req, struct vmh_ipc
 	if (r < 0)
 		return r;
 	/* Monotonic: a wall clock step must neither cut nor stretch the wait. */
-	deadline = vmh_now_ms() + req->budget_ms + VMH_IPC_CALL_GRACE_MS;
+	deadline = vmh_now_ms() + req->budget_ms + grace_ms;
 	fd = connect_to(path ? path : VMH_IPC_DEFAULT_SOCKET, deadline);
 	if (fd < 0) {
 		r = fd;

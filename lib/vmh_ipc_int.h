@@ -96,6 +96,11 @@ static inline bool ipc_message_ok(const char *s, size_t len)
 	return ipc_printable(s, len, VMH_IPC_MESSAGE_MAX);
 }
 
+static inline bool ipc_uri_ok(const char *s, size_t len)
+{
+	return ipc_printable(s, len, VMH_IPC_URI_MAX);
+}
+
 /* A NUL-terminated string in a buffer of size bytes that obeys rule. */
 static inline bool ipc_cstr_ok(const char *s, size_t size, ipc_str_rule rule)
 {

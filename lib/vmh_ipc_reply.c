@@ -5,8 +5,13 @@
  *
  * Which tags a reply may carry depends on the request it answers: every
  * reply has the status and why it is not OK; replies about one VM (CLAIM
- * to QUERY) may say where the registry has it; BEGIN adds the target;
- * STATUS carries the daemon's view and nothing about one VM.
+ * to DOMSTATE) may say where the registry has it; BEGIN adds the target;
+ * DOMSTATE the local libvirt domain; STATUS carries the daemon's view and
+ * nothing about one VM.
+ *
+ * DOMSTATE's domain fields hang together: the state is present iff
+ * libvirt has the domain (has_dom; its value 0, VIR_DOMAIN_NOSTATE, is a
+ * state like any other), and the reason and the figures only with it.
  */
 #include "vmh_ipc_int.h"
 
@@ -37,6 +42,9 @@ static const uint32_t rep_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_QUERY] = REP_VM,
 	[VMH_IPC_CONFIG_GET] = REP_VM | IPC_BIT(VMH_IPC_T_XML),
 	[VMH_IPC_CONFIG_PUSH] = REP_VM,
+	[VMH_IPC_DOMSTATE] = REP_VM | IPC_BIT(VMH_IPC_T_DOM_STATE) | IPC_BIT(VMH_IPC_T_DOM_REASON) |
+			     IPC_BIT(VMH_IPC_T_DOM_VCPUS) | IPC_BIT(VMH_IPC_T_DOM_MAX_MEM) |
+			     IPC_BIT(VMH_IPC_T_URI),
 };
 #define REP_MANDATORY IPC_BIT(VMH_IPC_T_STATUS)
 
@@ -75,6 +83,11 @@ static uint32_t reply_present(const struct vmh_ipc_reply *rep)
 		{ rep->image_len != 0, VMH_IPC_T_IMAGE },
 		{ rep->n_nodes != 0, VMH_IPC_T_NODE_ENTRY },
 		{ rep->n_progress != 0, VMH_IPC_T_PROGRESS },
+		{ rep->has_dom, VMH_IPC_T_DOM_STATE },
+		{ rep->dom_reason != 0, VMH_IPC_T_DOM_REASON },
+		{ rep->dom_vcpus != 0, VMH_IPC_T_DOM_VCPUS },
+		{ rep->dom_max_mem_kib != 0, VMH_IPC_T_DOM_MAX_MEM },
+		{ rep->uri[0] != '\0', VMH_IPC_T_URI },
 	};
 	uint32_t m = 0;
 
@@ -102,6 +115,14 @@ static int check_reply_lists(const struct vmh_ipc_reply *rep)
 	return 0;
 }
 
+/* A domain state in range; the reason and the figures only with a state. */
+static bool dom_fields_ok(const struct vmh_ipc_reply *rep)
+{
+	if (rep->has_dom)
+		return rep->dom_state <= VMH_IPC_DOM_STATE_MAX;
+	return rep->dom_reason == 0 && rep->dom_vcpus == 0 && rep->dom_max_mem_kib == 0;
+}
+
 /* What the decoder would refuse, refused before encoding. */
 static int check_reply(const struct vmh_ipc_reply *rep, uint32_t present)
 {
@@ -113,7 +134,9 @@ static int check_reply(const struct vmh_ipc_reply *rep, uint32_t present)
 	if ((unsigned)rep->status > VMH_IPC_STATUS_MAX ||
 	    (unsigned)rep->reg_reason > REG_REASON_LAST ||
 	    (rep->has_vm_state && (unsigned)rep->vm_state > VMH_VM_MIGRATING) ||
-	    (rep->flags & ~VMH_IPC_F_ALL))
+	    (rep->flags & ~VMH_IPC_F_ALL) || !dom_fields_ok(rep))
+		return -EINVAL;
+	if ((present & IPC_BIT(VMH_IPC_T_URI)) && !ipc_cstr_ok(rep->uri, sizeof(rep->uri), ipc_uri_ok))
 		return -EINVAL;
 	if ((present & IPC_BIT(VMH_IPC_T_MESSAGE)) &&
 	    !ipc_cstr_ok(rep->message, sizeof(rep->message), ipc_message_ok))
@@ -191,6 +214,16 @@ static void put_reply(struct vmh_bw *w, const struct vmh_ipc_reply *rep, uint32_
 		ipc_put_int_field(w, VMH_IPC_T_RING, rep->ring, 8);
 	if (present & IPC_BIT(VMH_IPC_T_IMAGE))
 		ipc_put_bytes_field(w, VMH_IPC_T_IMAGE, rep->image, rep->image_len);
+	if (present & IPC_BIT(VMH_IPC_T_DOM_STATE))
+		ipc_put_int_field(w, VMH_IPC_T_DOM_STATE, rep->dom_state, 1);
+	if (present & IPC_BIT(VMH_IPC_T_DOM_REASON))
+		ipc_put_int_field(w, VMH_IPC_T_DOM_REASON, rep->dom_reason, 4);
+	if (present & IPC_BIT(VMH_IPC_T_DOM_VCPUS))
+		ipc_put_int_field(w, VMH_IPC_T_DOM_VCPUS, rep->dom_vcpus, 4);
+	if (present & IPC_BIT(VMH_IPC_T_DOM_MAX_MEM))
+		ipc_put_int_field(w, VMH_IPC_T_DOM_MAX_MEM, rep->dom_max_mem_kib, 8);
+	if (present & IPC_BIT(VMH_IPC_T_URI))
+		ipc_put_str_field(w, VMH_IPC_T_URI, rep->uri);
 	for (size_t i = 0; i < rep->n_nodes; i++)
 		put_node_entry(w, &rep->nodes[i]);
 	for (size_t i = 0; i < rep->n_progress; i++)
@@ -313,9 +346,22 @@ static int reply_int_field(struct vmh_ipc_reply *rep, const struct ipc_field *f)
 		return 0;
 	case VMH_IPC_T_FLAGS:
 		rep->flags = (uint32_t)v;
-		return v & ~(uint64_t)VMH_IPC_F_ALL ? -EBADMSG : 0;
+		return (v & ~(uint64_t)VMH_IPC_F_ALL) ? -EBADMSG : 0;
 	case VMH_IPC_T_RING:
 		rep->ring = v;
+		return 0;
+	case VMH_IPC_T_DOM_STATE:
+		rep->dom_state = (uint8_t)v;
+		rep->has_dom = true;
+		return v <= VMH_IPC_DOM_STATE_MAX ? 0 : -EBADMSG;
+	case VMH_IPC_T_DOM_REASON:
+		rep->dom_reason = (uint32_t)v;
+		return 0;
+	case VMH_IPC_T_DOM_VCPUS:
+		rep->dom_vcpus = (uint32_t)v;
+		return 0;
+	case VMH_IPC_T_DOM_MAX_MEM:
+		rep->dom_max_mem_kib = v;
 		return 0;
 	default:
 		return -EBADMSG;	/* the scan let no other through */
@@ -329,6 +375,8 @@ static int reply_field(struct vmh_ipc_reply *rep, const struct ipc_field *f)
 		return ipc_get_str_field(f, rep->message, sizeof(rep->message), ipc_message_ok);
 	case VMH_IPC_T_ADDR:
 		return ipc_get_str_field(f, rep->addr, sizeof(rep->addr), addr_or_empty_ok);
+	case VMH_IPC_T_URI:
+		return ipc_get_str_field(f, rep->uri, sizeof(rep->uri), ipc_uri_ok);
 	case VMH_IPC_T_MAY_RUN:
 		return ipc_get_bool(f, &rep->may_run);
 	case VMH_IPC_T_IMAGE:
@@ -386,6 +434,8 @@ int vmh_ipc_decode_reply(const uint8_t *buf, size_t len, struct vmh_ipc_reply *r
 	r = alloc_lists(rep, count);
 	while (r == 0 && ipc_next_field(&body, &f))
 		r = reply_field(rep, &f);
+	if (r == 0 && !dom_fields_ok(rep))
+		r = -EBADMSG;
 	if (r < 0)
 		vmh_ipc_reply_clear(rep);
 	return r;

@@ -83,14 +83,6 @@ const char *vmh_param_name(size_t i)
 	return i < N_PARAMS ? param_defs[i].name : NULL;
 }
 
-/* Set by pacemaker (or ocf-tester) itself, never by a user: not ours to
- * judge. */
-static bool is_cluster_key(const char *key, size_t len)
-{
-	return strncmp(key, "CRM_meta_", 9) == 0 ||
-	       (len == 15 && strncmp(key, "crm_feature_set", len) == 0);
-}
-
 static void add_error(struct vmh_params_errors *errs, const char *name,
 		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -415,7 +407,7 @@ int vmh_params_parse(struct vmh_params *p, char *const *envp, struct vmh_params_
 			continue;
 		key = envp[i] + prefix;
 		eq = strchr(key, '=');
-		if (!eq || is_cluster_key(key, (size_t)(eq - key)))
+		if (!eq || vmh_params_cluster_key(key, (size_t)(eq - key)))
 			continue;
 		d = find_def(key, (size_t)(eq - key));
 		if (!d) {

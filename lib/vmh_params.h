@@ -92,6 +92,11 @@ int vmh_parse_bool(const char *s, bool *out);
 /* Decimal, no sign, no trailing junk, within [min, max]. */
 int vmh_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+/* Is the OCF_RESKEY_ key (len bytes, the part after the prefix) one that
+ * pacemaker (or ocf-tester) sets itself, CRM_meta_* and crm_feature_set,
+ * never a user: not a parameter, not ours to judge. (lib/vmh_names.c) */
+bool vmh_params_cluster_key(const char *key, size_t len);
+
 /* The i-th parameter the agent knows, NULL past the last (for tests). */
 const char *vmh_param_name(size_t i);
 

@@ -125,35 +125,6 @@ void vmh_regimg_effect(struct vmh_reg_result *res, enum vmh_reg_effect_type type
 	e->round = round;
 }
 
-bool vmh_reg_name_ok(const char *name, size_t len)
-{
-	if (!name || len == 0 || len > VMH_REG_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x20 || c > 0x7e || c == '/')
-			return false;
-	}
-	return true;
-}
-
-bool vmh_reg_addr_ok(const char *addr, size_t len)
-{
-	static const char extra[] = ".:%_[]-";
-
-	if (!addr || len == 0 || len > VMH_REG_ADDR_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)addr[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c && strchr(extra, c))))
-			return false;
-	}
-	return true;
-}
-
 long vmh_regimg_find_vm(const struct vmh_reg_image *img, const char *name)
 {
 	size_t lo = 0, hi = img->n_vms;

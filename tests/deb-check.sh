@@ -161,7 +161,7 @@ file_lists() {
         grep -Ev '^(%files|%changelog|%license|%doc|%dir|#|$)' |
         sed -e 's/^%config(noreplace) //' -e 's|%{_prefix}|/usr|' -e 's|%{_sbindir}|/usr/sbin|' \
             -e 's|%{_mandir}|/usr/share/man|' -e 's|%{_unitdir}|/usr/lib/systemd/system|' \
-            -e 's|%{_sysconfdir}|/etc|' -e 's|\*$||' | sort >"$work/files.rpm"
+            -e 's|%{_sysconfdir}|/etc|' -e 's|%{_libexecdir}|/usr/libexec|' -e 's|\*$||' | sort >"$work/files.rpm"
     check "the packages ship exactly what make install installs" \
         diff -u "$work/files.install" "$work/files.deb"
     check "packaging/rpm/vmhandoff.spec %files list exactly what make install installs" \
@@ -350,6 +350,7 @@ main() {
         lint
         contents "$agent_deb" \
             "-rwxr-xr-x:usr/lib/ocf/resource.d/vmhandoff/VirtualDomain" \
+            "-rwxr-xr-x:usr/libexec/vmhandoff/vmhandoff-ra" \
             "-rw-r--r--:usr/share/man/man7/ocf_vmhandoff_VirtualDomain.7.gz" \
             "-rw-r--r--:usr/share/doc/vmhandoff-agent/README.md.gz" \
             "-rw-r--r--:usr/share/doc/vmhandoff-agent/copyright"

@@ -1,9 +1,13 @@
 #!/bin/bash
 # OCF exit codes of every action, end to end through the agent binary,
 # against libvirt's test driver (no daemon) and a fake /proc: the mapping
-# from domain state to what pacemaker is told.
+# from domain state to what pacemaker is told. Then the monitor's front
+# (tests/ocf-codes.sh AGENT [FRONT], FRONT by default VirtualDomain next to
+# AGENT): when it answers a monitor itself, and that it hands every other
+# call to the full agent.
 set -u
 agent=$(realpath "$1")
+front=$(realpath -m "${2:-$(dirname "$agent")/VirtualDomain}")
 tmp=$(mktemp -d)
 fake_pid=
 trap 'stop_fake; rm -rf "$tmp"' EXIT
@@ -46,7 +50,7 @@ expect_reason() {
 		OCF_RESOURCE_INSTANCE=vm$n OCF_ROOT=/usr/lib/ocf \
 		OCF_RESKEY_hypervisor="test://$tmp/node.xml" VMH_PROC_ROOT="$tmp/proc-empty" \
 		OCF_RESKEY_CRM_meta_timeout=10000 OCF_RESKEY_registry=false \
-		"$@" "$agent" "$action" 2>&1)
+		"$@" "${RA_PROG:-$agent}" "$action" 2>&1)
 	got=$?
 	printf '%s\n' "$out" > "$tmp/out"
 	reason=$(echo "$out" | sed -n 's/^ocf-exit-reason://p' | tail -n 1)
@@ -155,11 +159,13 @@ import json, os, socket, struct, sys, time
 path, scenario, log = sys.argv[1:4]
 replies = json.loads(scenario)
 names = {1: "STATUS", 2: "CLAIM", 3: "RELEASE", 4: "BEGIN", 5: "COMMIT", 6: "ABORT",
-         7: "WAIT_OWNER", 8: "QUERY", 9: "CONFIG_GET", 10: "CONFIG_PUSH"}
+         7: "WAIT_OWNER", 8: "QUERY", 9: "CONFIG_GET", 10: "CONFIG_PUSH", 11: "DOMSTATE"}
 # reply tags: name -> (tag, struct format or "str")
 tags = {"status": (7, "<I"), "reason": (8, "<I"), "message": (9, "str"),
         "epoch": (10, "<Q"), "vm_state": (11, "<B"), "owner": (12, "<I"),
-        "nodeid": (14, "<I"), "addr": (15, "str"), "xml": (4, "str")}
+        "nodeid": (14, "<I"), "addr": (15, "str"), "xml": (4, "str"),
+        "may_run": (16, "<B"), "dom_state": (23, "<B"), "dom_reason": (24, "<I"),
+        "vcpus": (25, "<I"), "max_mem": (26, "<Q"), "uri": (27, "str")}
 
 def recv_all(c, n):
     buf = b""
@@ -239,6 +245,12 @@ requests() {
 		fi
 	done
 	echo "ok $n - $what: $got"
+}
+# check DESCRIPTION CMD...: one more test line, ok if CMD succeeds
+check() {
+	local what=$1; shift
+	n=$((n + 1))
+	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fail=1; fi
 }
 reg="OCF_RESKEY_registry=true OCF_RESKEY_registry_socket=$tmp/fake.sock"
 to_n2="OCF_RESKEY_CRM_meta_migrate_target=n2 OCF_RESKEY_CRM_meta_timeout=60000"
@@ -389,7 +401,125 @@ fake '{"WAIT_OWNER": {"status": 2}}'
 # shellcheck disable=SC2086
 expect_reason 1 "did not commit the handoff from n1 in time" "no commit in time: migrate_from fails" \
 	migrate_from "$(cfg running)" $reg OCF_RESKEY_CRM_meta_migrate_source=n1
+
+# --- the monitor's front ------------------------------------------------------
+# A copy of the front next to a stand-in for the full agent that notes each
+# call in $tmp/full-runs and execs the real one: which calls the front
+# answered itself, and which it handed over.
+mkdir -p "$tmp/ra"
+if [ -x "$front" ]; then
+	cp "$front" "$tmp/ra/VirtualDomain"
+else
+	n=$((n + 1)); echo "not ok $n - front: $front is missing (make all)"; fail=1
+fi
+cat > "$tmp/ra/vmhandoff-ra" <<SH
+#!/bin/sh
+echo "\$1" >> "$tmp/full-runs"
+exec "$agent" "\$@"
+SH
+chmod +x "$tmp/ra/vmhandoff-ra"
+fm_env="OCF_RESOURCE_INSTANCE=fm $(cfg running) $reg OCF_RESKEY_CRM_meta_interval=10000"
+ticket=$tmp/rsctmp/vmhandoff/fm.fastmon
+util=$tmp/rsctmp/vmhandoff/fm.utilization
+# front RC DESCRIPTION fast|full ACTION [VAR=VALUE...]: the front's exit code,
+# whether the full agent ran, and, when it did, that its code is the full
+# agent's own for the same call (run once more, directly)
+front() {
+	local want=$1 what=$2 how=$3 action=$4 runs direct; shift 4
+	rm -f "$tmp/full-runs"
+	# shellcheck disable=SC2086
+	RA_PROG="$tmp/ra/VirtualDomain" expect "$want" "front: $what" "$action" $fm_env "$@"
+	runs=$(xargs 2>/dev/null < "$tmp/full-runs")
+	n=$((n + 1))
+	# (expect leaves the output plus a newline in $tmp/out)
+	if [ "$how" = fast ] && [ -z "$runs" ] && [ "$(wc -c < "$tmp/out")" -le 1 ]; then
+		echo "ok $n - front: $what: answered without the full agent, silently"
+	elif [ "$how" = fast ]; then
+		echo "not ok $n - front: $what: full agent ran ($runs) or output"; sed 's/^/#   /' "$tmp/out"; fail=1
+	elif [ "$runs" != "$action" ]; then
+		echo "not ok $n - front: $what: the full agent ran '$runs', expected '$action'"; fail=1
+	else
+		# shellcheck disable=SC2086
+		direct=$(env -i PATH="$PATH" HA_RSCTMP="$tmp/rsctmp" VMH_NO_SYSLOG=1 \
+			OCF_ROOT=/usr/lib/ocf OCF_RESKEY_hypervisor="test://$tmp/node.xml" \
+			VMH_PROC_ROOT="$tmp/proc-empty" OCF_RESKEY_CRM_meta_timeout=10000 \
+			OCF_RESKEY_registry=false $fm_env "$@" "$agent" "$action" >/dev/null 2>&1; echo $?)
+		if [ "$direct" = "$want" ]; then
+			echo "ok $n - front: $what: handed to the full agent, which answers $direct too"
+		else
+			echo "not ok $n - front: $what: the full agent alone answers $direct"; fail=1
+		fi
+	fi
+}
+fake '{}'
+front 0 "no ticket yet: the full agent's monitor" full monitor
+requests "" "no ticket, no DOMSTATE"
+check "the full agent's recurring monitor of a running domain leaves a ticket" \
+	grep -q '^domain running$' "$ticket"
+uri=$(sed -n 's/^uri //p' "$ticket")
+up="\"status\": 0, \"vm_state\": 1, \"owner\": 1, \"may_run\": 1, \"uri\": \"$uri\""
+dom="\"dom_state\": 1, \"dom_reason\": 1, \"vcpus\": 1, \"max_mem\": 8192"
+# no CIB here: the utilization the full agent would have written
+echo "1 8 8" > "$util"
+fake "{\"DOMSTATE\": {$up, $dom}}"
+front 0 "running, allowed, figures written: answered" fast monitor
+requests "DOMSTATE" "the front asks vmhandoffd for the domain" "^DOMSTATE vm=running .*budget=400$"
+front 0 "probe" full monitor OCF_RESKEY_CRM_meta_interval=0
+front 0 "probe (no interval)" full monitor OCF_RESKEY_CRM_meta_interval=
+front 0 "status" full status
+front 0 "debug on" full monitor VMH_DEBUG=1
+front 0 "a parameter changed" full monitor OCF_RESKEY_force_stop=true
+front 0 "... and the same again: the full agent's new ticket" fast monitor OCF_RESKEY_force_stop=true
+front 0 "an unknown parameter" full monitor OCF_RESKEY_bogus=1
+check "... whose error the full agent logs" grep -q "invalid parameter bogus" "$tmp/out"
+front 0 "monitor_scripts set" full monitor OCF_RESKEY_monitor_scripts=/bin/true
+front 0 "... and again: no ticket with monitor_scripts" full monitor OCF_RESKEY_monitor_scripts=/bin/true
+front 0 "registry=false" full monitor OCF_RESKEY_registry=false
+front 0 "... and again: no ticket without the registry" full monitor OCF_RESKEY_registry=false
+front 0 "back to the first parameters: one ticket per resource" full monitor
+front 0 "... and again" fast monitor
+sleep 0.01; touch "$tmp/running.xml"
+front 0 "the config file changed" full monitor
+front 0 "... read again by the full agent" fast monitor
+rm -f "$ticket"
+front 0 "ticket gone" full monitor
+front 0 "... written again" fast monitor
+echo "1 8 16" > "$util"
+front 0 "utilization changed since it was written" full monitor
+echo "1 8 8" > "$util"
+fake "{\"DOMSTATE\": {$up, $dom, \"max_mem\": 16384}}"
+front 0 "the domain's memory changed" full monitor
+for state in "3:paused" "5:shut off" "0:no state" "4:shutting down"; do
+	fake "{\"DOMSTATE\": {$up, $dom, \"dom_state\": ${state%%:*}}}"
+	front 0 "domain ${state#*:} here" full monitor
+done
+fake "{\"DOMSTATE\": {$up}}"
+front 0 "no such domain here" full monitor
+fake "{\"DOMSTATE\": {$up, $dom, \"may_run\": 0}}"
+front 0 "the registry does not allow it here" full monitor
+fake "{\"DOMSTATE\": {$up, $dom, \"uri\": \"qemu:///system\"}}"
+front 0 "vmhandoffd's libvirt is another hypervisor" full monitor
+fake "{\"DOMSTATE\": {$up, $dom, \"status\": 10, \"message\": \"libvirt: error\"}}"
+front 0 "vmhandoffd cannot ask libvirt" full monitor
+fake "{\"DOMSTATE\": {$up, $dom, \"dom_state\": 200}}"
+front 0 "a malformed reply" full monitor
+fake "{\"DOMSTATE\": {$up, $dom, \"delay_ms\": 3000}}"
+t0=${EPOCHREALTIME/[.,]/}
+front 0 "vmhandoffd slow" full monitor
+t1=${EPOCHREALTIME/[.,]/}
+check "... handed over after the front's 500 ms ($(( (t1 - t0) / 1000 )) ms with the full agent's run)" \
+	test $(( (t1 - t0) / 1000 )) -lt 2500
 stop_fake
+front 0 "vmhandoffd not running" full monitor
+front 7 "a domain not defined, probe" full monitor "$(cfg ghost)" OCF_RESKEY_CRM_meta_interval=0
+front 190 "a user-paused domain" full monitor "$(cfg paused)"
+front 6 "validate-all with a bad parameter" full validate-all OCF_RESKEY_migration_speed=fast
+front 0 "meta-data" full meta-data
+rm -f "$tmp/full-runs"
+env -i PATH="$PATH" "$tmp/ra/VirtualDomain" > "$tmp/out" 2>&1
+rc=$?
+check "front without an action: the full agent's usage ($rc)" \
+	sh -c "[ $rc = 2 ] && grep -q usage '$tmp/out' && grep -qx '' '$tmp/full-runs'"
 
 expect 3 "unknown action" frobnicate "$(cfg running)"
 expect 0 "meta-data" meta-data

@@ -25,7 +25,8 @@
 # Environment: LAB_ID (0..9, default 0), LAB_DIR (default
 # /var/tmp/vmhandoff-lab-$LAB_ID), VMH_AGENT (OCF agent shown in hosts as
 # /usr/lib/ocf/resource.d/vmhandoff/VirtualDomain; default
-# <repo>/build/agent/vmhandoff-ra), LAB_TIMEOUT (up/poweron bound, 120 s),
+# <repo>/build/agent/VirtualDomain, the front, which runs the full agent
+# next to it, vmhandoff-ra), LAB_TIMEOUT (up/poweron bound, 120 s),
 # LAB_TOKEN (corosync totem token in ms; default: corosync's),
 # LAB_DC_DEADTIME (e.g. 2s: seeded in the initial CIB; default: none, i.e.
 # pacemaker's 20 s before the first DC election), LAB_LIBVIRT_LOG (libvirtd
@@ -123,7 +124,7 @@ _lab_vars() {
     LAB_NSP=vmh$LAB_ID-
     LAB_BR_RING=vmh${LAB_ID}ring
     LAB_BR_MIG=vmh${LAB_ID}mig
-    LAB_AGENT=${VMH_AGENT:-$LAB_REPO_DIR/build/agent/vmhandoff-ra}
+    LAB_AGENT=${VMH_AGENT:-$LAB_REPO_DIR/build/agent/VirtualDomain}
     LAB_HELPER_BIN=${VMH_HELPER:-$LAB_REPO_DIR/build/helper/vmhandoffd}
     LAB_CLI_BIN=${VMH_CLI:-$LAB_REPO_DIR/build/cli/vmhandoff}
     export LAB_ID

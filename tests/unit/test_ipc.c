@@ -108,6 +108,14 @@ static struct vmh_ipc_reply sample_reply(enum vmh_ipc_type t)
 		r.xml = (char *)sample_xml;
 		r.xml_len = strlen(sample_xml);
 	}
+	if (t == VMH_IPC_DOMSTATE) {
+		r.has_dom = true;
+		r.dom_state = VMH_IPC_DOM_STATE_MAX;
+		r.dom_reason = 0xfffffffeu;
+		r.dom_vcpus = 4096;
+		r.dom_max_mem_kib = 1ull << 40;
+		snprintf(r.uri, sizeof(r.uri), "qemu+ssh://root@host-b/system?keyfile=/k&no_verify=1");
+	}
 	return r;
 }
 
@@ -175,6 +183,12 @@ static void assert_reply_equal(const struct vmh_ipc_reply *a, const struct vmh_i
 	assert_int_equal(a->n_progress, b->n_progress);
 	for (size_t i = 0; i < a->n_progress; i++)
 		assert_progress_equal(&a->progress[i], &b->progress[i]);
+	assert_int_equal(a->has_dom, b->has_dom);
+	assert_int_equal(a->dom_state, b->dom_state);
+	assert_int_equal(a->dom_reason, b->dom_reason);
+	assert_int_equal(a->dom_vcpus, b->dom_vcpus);
+	assert_int_equal(a->dom_max_mem_kib, b->dom_max_mem_kib);
+	assert_string_equal(a->uri, b->uri);
 }
 
 /* ---- a frame builder for hand-made (malformed) frames --------------------- */
@@ -380,6 +394,24 @@ static void test_layout(void **state)
 	assert_int_equal(out.vm_state, VMH_VM_STOPPED);
 	vmh_ipc_reply_clear(&out);
 	free(buf);
+	/* DOMSTATE: a domain in state 0 (VIR_DOMAIN_NOSTATE) is present, its
+	 * state sent; no domain: no state field at all. */
+	rep = (struct vmh_ipc_reply){ .type = VMH_IPC_DOMSTATE | VMH_IPC_REPLY, .has_dom = true };
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), 0);
+	assert_int_equal(len, 8 + 12 + 9);
+	assert_int_equal(buf[8 + 12], VMH_IPC_T_DOM_STATE);
+	assert_int_equal(vmh_ipc_decode_reply(buf, len, &out), 0);
+	assert_true(out.has_dom);
+	assert_int_equal(out.dom_state, 0);
+	vmh_ipc_reply_clear(&out);
+	free(buf);
+	rep.has_dom = false;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), 0);
+	assert_int_equal(len, 8 + 12);
+	assert_int_equal(vmh_ipc_decode_reply(buf, len, &out), 0);
+	assert_false(out.has_dom);
+	vmh_ipc_reply_clear(&out);
+	free(buf);
 }
 
 /* Fields in any order; present zero values; an empty address. */
@@ -482,6 +514,9 @@ static void test_req_rejects(void **state)
 	fb_start(&b, VMH_IPC_QUERY);
 	fb_int(&b, VMH_IPC_T_BUDGET_MS, 1000, 4);
 	assert_int_equal(fb_req(&b), -EBADMSG);
+	fb_start(&b, VMH_IPC_DOMSTATE);
+	fb_int(&b, VMH_IPC_T_BUDGET_MS, 1000, 4);
+	assert_int_equal(fb_req(&b), -EBADMSG);
 	fb_start(&b, VMH_IPC_BEGIN);
 	fb_str(&b, VMH_IPC_T_VM, "web-01");
 	fb_int(&b, VMH_IPC_T_BUDGET_MS, 1000, 4);
@@ -565,6 +600,8 @@ static void test_req_rejects(void **state)
 			{ VMH_IPC_COMMIT, VMH_IPC_T_STATUS },
 			{ VMH_IPC_ABORT, VMH_IPC_T_MESSAGE },
 			{ VMH_IPC_WAIT_OWNER, VMH_IPC_T_EPOCH },
+			{ VMH_IPC_DOMSTATE, VMH_IPC_T_XML },
+			{ VMH_IPC_DOMSTATE, VMH_IPC_T_DOM_STATE },
 		};
 
 		for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
@@ -695,6 +732,12 @@ static void fb_query_reply(struct fb *b)
 	fb_int(b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
 }
 
+static void fb_domstate_reply(struct fb *b)
+{
+	fb_start(b, VMH_IPC_DOMSTATE | VMH_IPC_REPLY);
+	fb_int(b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
+}
+
 static void test_reply_rejects(void **state)
 {
 	struct fb b = { 0 };
@@ -793,6 +836,72 @@ static void test_reply_rejects(void **state)
 			fb_start(&b, wrong[i].type | VMH_IPC_REPLY);
 			fb_int(&b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
 			fb_field(&b, wrong[i].tag, ones, wrong[i].len);
+			assert_int_equal(fb_rep(&b), -EBADMSG);
+		}
+	}
+	/* DOMSTATE: the state in range (the last one is fine), of one byte;
+	 * the reason and the figures only with a state; the URI printable,
+	 * not empty, not too long; none of it in another reply. */
+	fb_domstate_reply(&b);
+	fb_int(&b, VMH_IPC_T_DOM_STATE, VMH_IPC_DOM_STATE_MAX, 1);
+	fb_int(&b, VMH_IPC_T_DOM_REASON, 3, 4);
+	fb_int(&b, VMH_IPC_T_DOM_VCPUS, 2, 4);
+	fb_int(&b, VMH_IPC_T_DOM_MAX_MEM, 65536, 8);
+	fb_str(&b, VMH_IPC_T_URI, "qemu:///system");
+	assert_int_equal(fb_rep(&b), 0);
+	fb_domstate_reply(&b);
+	fb_int(&b, VMH_IPC_T_DOM_STATE, VMH_IPC_DOM_STATE_MAX + 1, 1);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_domstate_reply(&b);
+	fb_int(&b, VMH_IPC_T_DOM_STATE, 1, 4);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	{
+		static const unsigned need_state[] = { VMH_IPC_T_DOM_REASON, VMH_IPC_T_DOM_VCPUS,
+						       VMH_IPC_T_DOM_MAX_MEM };
+
+		for (size_t i = 0; i < sizeof(need_state) / sizeof(need_state[0]); i++) {
+			unsigned bytes = need_state[i] == VMH_IPC_T_DOM_MAX_MEM ? 8 : 4;
+
+			fb_domstate_reply(&b);
+			fb_int(&b, need_state[i], 1, bytes);
+			assert_int_equal(fb_rep(&b), -EBADMSG);
+			/* present but zero is "absent": fine */
+			fb_domstate_reply(&b);
+			fb_int(&b, need_state[i], 0, bytes);
+			assert_int_equal(fb_rep(&b), 0);
+		}
+	}
+	fb_domstate_reply(&b);
+	fb_str(&b, VMH_IPC_T_URI, "qemu:///system\n");
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_domstate_reply(&b);
+	fb_field(&b, VMH_IPC_T_URI, "", 0);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	{
+		char uri[VMH_IPC_URI_MAX + 2];
+
+		memset(uri, 'u', sizeof(uri) - 1);
+		uri[sizeof(uri) - 1] = '\0';
+		fb_domstate_reply(&b);
+		fb_str(&b, VMH_IPC_T_URI, uri);
+		assert_int_equal(fb_rep(&b), -EBADMSG);
+		uri[VMH_IPC_URI_MAX] = '\0';
+		fb_domstate_reply(&b);
+		fb_str(&b, VMH_IPC_T_URI, uri);
+		assert_int_equal(fb_rep(&b), 0);
+	}
+	{
+		static const unsigned not_domstate[] = { VMH_IPC_QUERY, VMH_IPC_CONFIG_GET,
+							 VMH_IPC_STATUS };
+
+		for (size_t i = 0; i < sizeof(not_domstate) / sizeof(not_domstate[0]); i++) {
+			fb_start(&b, not_domstate[i] | VMH_IPC_REPLY);
+			fb_int(&b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
+			fb_int(&b, VMH_IPC_T_DOM_STATE, 1, 1);
+			assert_int_equal(fb_rep(&b), -EBADMSG);
+			fb_start(&b, not_domstate[i] | VMH_IPC_REPLY);
+			fb_int(&b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
+			fb_str(&b, VMH_IPC_T_URI, "test:///default");
 			assert_int_equal(fb_rep(&b), -EBADMSG);
 		}
 	}
@@ -938,6 +1047,29 @@ static void test_encoder_refuses(void **state)
 	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
 	rep = sample_reply(VMH_IPC_BEGIN);
 	snprintf(rep.addr, sizeof(rep.addr), "a b");
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep = sample_reply(VMH_IPC_DOMSTATE);
+	rep.dom_state = VMH_IPC_DOM_STATE_MAX + 1;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep = sample_reply(VMH_IPC_DOMSTATE);
+	rep.has_dom = false;				/* figures of no domain */
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep.dom_reason = rep.dom_vcpus = 0;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep.dom_max_mem_kib = 0;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), 0);
+	free(buf);
+	buf = NULL;
+	rep = sample_reply(VMH_IPC_DOMSTATE);
+	snprintf(rep.uri, sizeof(rep.uri), "test:///default\t");
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	memset(rep.uri, 'u', sizeof(rep.uri));		/* no terminating NUL */
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep = sample_reply(VMH_IPC_QUERY);
+	rep.has_dom = true;				/* DOMSTATE only */
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep = sample_reply(VMH_IPC_QUERY);
+	snprintf(rep.uri, sizeof(rep.uri), "qemu:///system");
 	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
 	rep = sample_reply(VMH_IPC_STATUS);
 	rep.epoch = 1;					/* not in STATUS */
@@ -1189,6 +1321,8 @@ static void test_strings(void **state)
 	}
 	assert_string_equal(vmh_ipc_type_str(VMH_IPC_BEGIN), "HANDOFF_BEGIN");
 	assert_string_equal(vmh_ipc_type_str(VMH_IPC_CLAIM | VMH_IPC_REPLY), "CLAIM reply");
+	assert_string_equal(vmh_ipc_type_str(VMH_IPC_DOMSTATE), "DOMSTATE");
+	assert_string_equal(vmh_ipc_type_str(VMH_IPC_DOMSTATE | VMH_IPC_REPLY), "DOMSTATE reply");
 	assert_string_equal(vmh_ipc_type_str((enum vmh_ipc_type)0), "?");
 	assert_string_equal(vmh_ipc_type_str(VMH_IPC_REPLY), "?");
 	assert_string_equal(vmh_ipc_type_str((enum vmh_ipc_type)(VMH_IPC_TYPE_MAX + 1)), "?");
@@ -1460,6 +1594,18 @@ static void test_call_failures(void **state)
 	assert_int_equal(call_mode(SRV_SILENT, &req, &rep, NULL), -ETIMEDOUT);
 	print_message("silent server: -ETIMEDOUT after %lld ms\n", (long long)(vmh_now_ms() - t0));
 	assert_null(rep.nodes);
+	/* The same with a short grace: the whole wait is budget + grace. */
+	{
+		struct server sg;
+		int64_t took;
+
+		server_start(&sg, SRV_SILENT, true);
+		t0 = vmh_now_ms();
+		assert_int_equal(vmh_ipc_call_grace(sg.path, &req, &rep, 50), -ETIMEDOUT);
+		took = vmh_now_ms() - t0;
+		server_stop(&sg, true);
+		assert_true(took >= 200 && took < 200 + VMH_IPC_CALL_GRACE_MS);
+	}
 	/* Nobody accepts: the connection waits in the backlog. */
 	server_start(&s, SRV_SILENT, false);
 	assert_int_equal(vmh_ipc_call(s.path, &req, &rep), -ETIMEDOUT);

@@ -7,6 +7,9 @@
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 OCF_RA_DIR ?= $(PREFIX)/lib/ocf/resource.d/vmhandoff
+# the full agent; what pacemaker runs (OCF_RA_DIR) is its front
+LIBEXECDIR ?= $(PREFIX)/libexec
+RA_FULL_DIR ?= $(LIBEXECDIR)/vmhandoff
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -54,6 +57,16 @@ LIBVMH := $(B)/libvmhandoff.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(B)/%.o) $(B)/agent/ra_metadata.o
 RA_BIN := $(B)/agent/vmhandoff-ra
+# The monitor's front (agent/front/): libc and the IPC client only, never
+# libvirt; it finds the full agent next to itself, else in RA_FULL_DIR.
+FRONT_SRCS := $(wildcard agent/front/*.c)
+FRONT_OBJS := $(FRONT_SRCS:%.c=$(B)/%.o)
+FRONT_LIB_OBJS := $(addprefix $(B)/lib/,vmh_fastmon.o vmh_ipc.o vmh_ipc_reply.o \
+	vmh_ipc_client.o vmh_names.o vmh_time.o)
+FRONT_BIN := $(B)/agent/VirtualDomain
+# FRONT_LDFLAGS=-static-pie spares each call the dynamic loader (a few
+# tenths of a ms), at the price of a static libc (lintian: an error)
+FRONT_LDFLAGS ?=
 HELPER_SRCS := $(wildcard helper/*.c)
 HELPER_OBJS := $(HELPER_SRCS:%.c=$(B)/%.o)
 HELPER_BIN := $(B)/helper/vmhandoffd
@@ -65,9 +78,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all check deps unit-check metadata-check agent-check cluster-check \
-	install clean bench demo demo-down cluster-soak
+	install clean bench demo demo-down cluster-soak FORCE
 
-all: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN) canary tools
+all: $(RA_BIN) $(FRONT_BIN) $(HELPER_BIN) $(CLI_BIN) canary tools
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -85,6 +98,21 @@ $(LIBVMH): $(LIB_OBJS)
 $(RA_BIN): $(AGENT_OBJS) $(LIBVMH)
 	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIBVMH) $(PKG_LIBS)
 
+# the full agent's installed path, compiled into the front; the stamp
+# changes only when the path does (so `make install PREFIX=...` rebuilds
+# the front with its own)
+RA_FULL_PATH := $(RA_FULL_DIR)/vmhandoff-ra
+$(B)/agent/front/ra_path.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(RA_FULL_PATH)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(FRONT_OBJS): $(B)/agent/front/ra_path.stamp
+$(FRONT_OBJS): VMH_CFLAGS += -DVMH_RA_FULL_PATH='"$(RA_FULL_PATH)"'
+
+$(FRONT_BIN): $(FRONT_OBJS) $(FRONT_LIB_OBJS)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJS) $(FRONT_LIB_OBJS)
+
 $(HELPER_BIN): $(HELPER_OBJS) $(LIBVMH)
 	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(LIBVMH) $(PKG_LIBS) $(HELPER_LIBS)
 
@@ -100,6 +128,8 @@ $(B)/tests/%: tests/unit/%.c $(LIBVMH)
 include cluster-tests/canary/rules.mk
 include cluster-tests/tools/rules.mk
 -include cluster-tests/rules.mk
+-include tests/hardening.mk
+-include bench/rules.mk
 -include packaging/rules.mk
 
 # --- tests ---------------------------------------------------------------
@@ -125,6 +155,10 @@ check: deps
 	$(MAKE) all $(UNIT_BINS)
 	-$(MAKE) metadata-check
 	-$(MAKE) unit-check
+	-$(RUN_SUITE) san-unit $(MAKE) --no-print-directory san-unit
+	-$(RUN_SUITE) lint $(MAKE) --no-print-directory -j2 lint
+	-$(RUN_SUITE) fuzz $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) \
+		FUZZ_JOBS=$(CHECK_FUZZ_JOBS)
 	-$(RUN_SUITE) ocf-codes tests/ocf-codes.sh $(RA_BIN)
 	-$(RUN_SUITE) tools-selftest sh -c 'cluster-tests/tools/selftest.sh $(TOOLS_OUT)'
 	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
@@ -136,9 +170,10 @@ check: deps
 
 # (packaging/rpm/vmhandoff.spec's %files and packaging/debian/*.install
 # list what this installs; tests/deb-check.sh compares them)
-install: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN) $(MAN_PAGES)
-	install -d $(DESTDIR)$(OCF_RA_DIR) $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(RA_BIN) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
+install: $(RA_BIN) $(FRONT_BIN) $(HELPER_BIN) $(CLI_BIN) $(MAN_PAGES)
+	install -d $(DESTDIR)$(OCF_RA_DIR) $(DESTDIR)$(RA_FULL_DIR) $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(FRONT_BIN) $(DESTDIR)$(OCF_RA_DIR)/VirtualDomain
+	install -m 0755 $(RA_BIN) $(DESTDIR)$(RA_FULL_DIR)/vmhandoff-ra
 	install -m 0755 $(HELPER_BIN) $(DESTDIR)$(SBINDIR)/vmhandoffd
 	install -m 0755 $(CLI_BIN) $(DESTDIR)$(SBINDIR)/vmhandoff
 	install -d $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
@@ -155,7 +190,5 @@ install: $(RA_BIN) $(HELPER_BIN) $(CLI_BIN) $(MAN_PAGES)
 clean: canary-clean clean-tools
 	rm -rf $(B)
 
--include $(LIB_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(HELPER_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
-
-bench: all
-	RUNS=$${RUNS:-30} bench/monitor-bench.sh
+-include $(LIB_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(HELPER_OBJS:.o=.d) $(CLI_OBJS:.o=.d) \
+	$(FRONT_OBJS:.o=.d)

@@ -98,7 +98,7 @@ static void tick_line_increment(void)
 
 	for (;;) {
 		if (*d != 'f') {
-			*d = *d == '9' ? 'a' : *d + 1;
+			*d = (char)(*d == '9' ? 'a' : *d + 1);
 			return;
 		}
 		*d = '0';

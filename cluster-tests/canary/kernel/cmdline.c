@@ -57,7 +57,7 @@ static void set_name(struct canary_config *cfg, const char *v, uint32_t n)
 	if (n > CMDLINE_NAME_MAX - 1)
 		n = CMDLINE_NAME_MAX - 1;
 	for (i = 0; i < n; i++)
-		cfg->name[i] = name_char_ok(v[i]) ? v[i] : '_';
+		cfg->name[i] = (char)(name_char_ok(v[i]) ? v[i] : '_');
 	cfg->name[n] = '\0';
 }
 

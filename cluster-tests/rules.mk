@@ -10,6 +10,12 @@
 #   demo                     3 hosts, 2 VMs, a move and a drain, the table;
 #                            KEEP=1 leaves the cluster up (lab 1)
 #   demo-down                removes a demo kept with KEEP=1
+#   cluster-soak [RUNS=N]    a randomized campaign of N runs (default 20) on
+#                            one 3-host cluster (lab 8, SOAK_LAB_ID): moves,
+#                            drains, faults during a migration; the checker
+#                            after each run; SOAK_SEED=S replays a campaign;
+#                            not part of `make check` (20-75 s per run here);
+#                            results in build/cluster-soak
 #
 # To run it as a suite of `make check` (TAP lines counted by tests/summarize):
 #   -$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
@@ -18,12 +24,15 @@
 
 cluster_tests_saved_default_goal := $(.DEFAULT_GOAL)
 
-.PHONY: cluster-check demo demo-down
+.PHONY: cluster-check demo demo-down cluster-soak
 
 CLUSTER_CHECK_AGENT ?= $(AGENT)
 
 cluster-check: all
 	cluster-tests/cluster-check.sh $(if $(CLUSTER_CHECK_AGENT),--agent $(CLUSTER_CHECK_AGENT))
+
+cluster-soak: all
+	RUNS=$(or $(RUNS),20) cluster-tests/soak.sh
 
 demo: all
 	KEEP=$(KEEP) cluster-tests/demo.sh

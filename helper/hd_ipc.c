@@ -238,7 +238,7 @@ static int client_read(struct hd *hd, struct hd_client *c)
 		}
 		if (want > 0 && c->in_len >= (size_t)want) {
 			handle_request(hd, c, c->in, (size_t)want);
-			if (!client_alive(c))
+			if (!client_alive(c) || !c->in)	/* closed (in freed) */
 				return -1;
 			memmove(c->in, c->in + want, c->in_len - (size_t)want);
 			c->in_len -= (size_t)want;

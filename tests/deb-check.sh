@@ -191,6 +191,12 @@ unpacked() {
     fi
     ok "dpkg-deb -x of both packages into build/deb-check/root"
     local ra=$root/usr/lib/ocf/resource.d/vmhandoff/VirtualDomain
+    # The packaged front execs the full agent at /usr/libexec/vmhandoff,
+    # compiled in; unpacked under $root it finds it next to itself
+    # instead, through this link (the one thing added to the unpacked tree).
+    check "the packaged front runs the full agent from /usr/libexec/vmhandoff/vmhandoff-ra" \
+        grep -q -a /usr/libexec/vmhandoff/vmhandoff-ra "$ra"
+    ln -sf ../../../../libexec/vmhandoff/vmhandoff-ra "$root/usr/lib/ocf/resource.d/vmhandoff/vmhandoff-ra"
     local hd=$root/usr/sbin/vmhandoffd cli=$root/usr/sbin/vmhandoff
     check "every library of the packaged programs resolves (ldd)" \
         bash -c 'for b; do ldd "$b" | grep "not found" && exit 1; done; exit 0' _ "$ra" "$hd" "$cli"

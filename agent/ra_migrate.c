@@ -432,7 +432,11 @@ static ra_rc report_failure(struct ra *ra, const char *target, const char *why)
 {
 	struct vmh_dom_status st;
 
-	if (vmh_virt_dom_status(ra->virt, ra->dom_name, &st) == 0 && st.state == VMH_DOM_RUNNING) {
+	if (vmh_virt_dom_status(ra->virt, ra->dom_name, &st) < 0) {
+		/* libvirtd died with the migration: say so, not "not defined" */
+		ra_exit_reason("%s: migration to %s failed (%s); its state here cannot be read "
+			       "(libvirt: %s)", ra->dom_name, target, why, vmh_virt_error());
+	} else if (st.state == VMH_DOM_RUNNING) {
 		ra_exit_reason("%s: migration to %s failed (%s); the domain keeps running here",
 			       ra->dom_name, target, why);
 	} else {
@@ -483,7 +487,10 @@ static ra_rc handoff_failed(struct ra *ra, const struct ra_handoff *h, const cha
 		if (wait_ms > 3000)
 			wait_ms = 3000;
 		if (vmh_virt_wait(ra->virt, ra->dom_name, running_or_gone, vmh_now_ms() + wait_ms,
-				  &st) < 0)
+				  &st) < 0 && st.state == VMH_DOM_UNKNOWN)
+			vmh_log(VMH_LOG_WARNING, "%s: cannot see whether vmhandoffd resumed it "
+				"(libvirt: %s)", ra->dom_name, vmh_virt_error());
+		else if (!running_or_gone(&st))
 			vmh_log(VMH_LOG_WARNING, "%s: vmhandoffd has not resumed it within %lld ms "
 				"(it is %s)", ra->dom_name, (long long)wait_ms,
 				vmh_dom_state_name(st.state));

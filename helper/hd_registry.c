@@ -1116,6 +1116,27 @@ void hd_reg_dom_running(struct hd *hd, const char *vm)
 	check_waiters(hd);
 }
 
+/* A source copy still paused by its migration although the registry
+ * has it running here, with no handoff under way: the abort's resume was
+ * missed (libvirt was away when it was delivered). */
+static void resume_missed_source(struct hd *hd, const char *vm)
+{
+	struct vmh_ipc_progress job;
+	struct vmh_vm_info v;
+
+	if (vmh_reg_vm(hd->reg, vm, &v) < 0 || v.state != VMH_VM_RUNNING || v.owner != hd->self ||
+	    !vmh_reg_may_run(hd->reg, vm, hd->self) || pending_for(hd, vm))
+		return;
+	/* a migration libvirt still runs (one made outside the registry,
+	 * at its switchover) is libvirt's to finish or cancel */
+	if (hd_virt_progress(hd, vm, &job) == 0)
+		return;
+	for (struct hd_qpause *q = hd->qpauses; q; q = q->next)
+		if (strcmp(q->vm, vm) == 0)
+			return;
+	hd_virt_resume(hd, vm, "paused by a migration the registry has aborted: the source runs on");
+}
+
 void hd_reg_sweep(struct hd *hd)
 {
 	char **names = NULL;
@@ -1136,6 +1157,8 @@ void hd_reg_sweep(struct hd *hd)
 			 * marks the end of a VIR_MIGRATE_PAUSED migration as a
 			 * user pause) */
 			hd_reg_dom_paused_incoming(hd, names[i]);
+		else if (st == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION)
+			resume_missed_source(hd, names[i]);
 		free(names[i]);
 	}
 	free(names);

@@ -167,11 +167,14 @@ static int act(struct hd *hd, const char *vm, enum dom_action a, const char *why
 	int state = -1, reason, r = 0;
 
 	if (!dom) {
-		if (vmh_virt_error_code() == VIR_ERR_NO_DOMAIN || !hd->conn)
-			vmh_log(a == A_DESTROY ? VMH_LOG_DEBUG : VMH_LOG_WARNING,
-				"%s: not %s (%s): %s", vm, verb[a], why,
-				hd->conn ? "no such domain here" : "no libvirt connection");
-		return a == A_DESTROY && hd->conn ? 0 : -1;
+		bool none = hd->conn && vmh_virt_error_code() == VIR_ERR_NO_DOMAIN;
+
+		/* with libvirt gone, the sweep after the reconnect catches up */
+		vmh_log(a == A_DESTROY && none ? VMH_LOG_DEBUG : VMH_LOG_WARNING,
+			"%s: not %s (%s): %s", vm, verb[a], why,
+			none ? "no such domain here" :
+			hd->conn ? vmh_virt_error() : "no libvirt connection");
+		return a == A_DESTROY && none ? 0 : -1;
 	}
 	if (virDomainGetState(dom, &state, &reason, 0) < 0)
 		state = -1;

@@ -5,7 +5,7 @@
 #                ocf:vmhandoff:VirtualDomain on one 3-host lab (lab 6):
 #                activation gap, guest downtime, move wall time, monitor
 #                cost, drain, vmhandoffd's footprint; report in
-#                bench/results/latest.md (+ bench/results/STAMP/), ~25 min.
+#                bench/results/latest.md (+ bench/results/STAMP/), ~18-25 min.
 #                BENCH_MOVES=3 BENCH_MON_RUNS=6 BENCH_IDLE_S=20 ... for a
 #                quick run of the harness (the variables: bench/bench.sh).
 #

@@ -97,32 +97,6 @@ declare -A N_ACTION=() N_FAULT=() N_REBOOT=()
 N_SPLIT=0 N_LOST=0 N_UNEXPECTED=0 N_EXPECTED=0 N_RUNS=0 N_INV_FAIL=0
 
 _soak_note() { ct_log "$CT_SC: $*"; }
-# the migration of vmf out of HOST has sent at least MIB MiB
-_soak_copied() { # HOST MIB
-    local v
-    v=$(lab_exec "$1" timeout 10 virsh -q domjobinfo vmf 2>/dev/null | awk '/^Data processed:/ {
-        v = $3; u = $4; if (u == "KiB") v /= 1024; else if (u == "GiB") v *= 1024; else if (u == "B") v /= 1048576
-        print int(v) }')
-    [ -n "$v" ] && ((v >= $2))
-}
-_soak_job_active() { # HOST: a migration job of vmf runs there
-    lab_exec "$1" timeout 10 virsh -q domjobinfo vmf 2>/dev/null | grep -Eq '^Job type: +(Unbounded|Bounded)'
-}
-_soak_migrate_to_failed() { ct_failed_ops vmf | grep -q "^vmf_migrate_to_0 $1"; }
-_soak_started_anywhere() {
-    [[ $(ct_rsc_state vmf) =~ ^Started\ node[0-9]\ failed=false\ blocked=false\ managed=true\ pending=$ ]]
-}
-# HOST was fenced (powered off by the fence agent) after TS_NS and the
-# cluster is whole again
-_soak_fenced_back() {
-    awk -v h="$1" -v t="$(($2 / 1000000000))" '$3 == "off" && $4 == h && $5 == "ok" && int($2) >= t {f = 1} END {exit !f}' \
-        "$LAB_D/fence.log" 2>/dev/null || return 1
-    ct_nodes_online
-}
-_soak_result_of_migrate_to() { # HOST: pacemaker's "Result of migrate_to" for vmf there
-    grep -h "Result of migrate_to operation for vmf on $1: " "$LAB_D/$1/log/pacemaker/pacemaker.log" 2>/dev/null |
-        tail -n 1 | sed -n 's/.*operation for vmf on [^:]*: \(.*\) | CIB update.*/\1/p' | cut -c1-160
-}
 _soak_others() { # HOST -> the other hosts
     local h
     for h in $CT_HOSTS; do [ "$h" != "$1" ] && printf '%s ' "$h"; done
@@ -219,12 +193,12 @@ _soak_fault() {
     t=$(ct_now_ns)
     lab_shape "$s" mig "$SOAK_RATE" >>"$CT_OUT/run.log" 2>&1
     ct_crm crm_resource --move -r vmf -N "$tgt" >>"$CT_OUT/run.log" 2>&1
-    if ! ct_poll 60 0.1 "vmf migration $s -> $tgt under way" _soak_copied "$s" 1; then
+    if ! ct_poll 60 0.1 "vmf migration $s -> $tgt under way" ct_mig_sent_at_least "$s" vmf 1; then
         ct_fail "fault $kind: migration of vmf $s -> $tgt under way" "$(ct_rsc_state vmf)"
         return 1
     fi
     sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
-    if _soak_job_active "$s"; then
+    if ct_mig_job_active "$s" vmf; then
         _soak_note "the copy is still under way ($(lab_exec "$s" timeout 10 virsh -q domjobinfo vmf 2>/dev/null | awk '/^Data processed:/ {print $3 " " $4}') sent)"
     else
         _soak_note "NOTE: no migration job of vmf on $s any more when the fault strikes: $(ct_rsc_state vmf)"
@@ -252,7 +226,7 @@ _soak_fault() {
     _soak_note "fault injected: $what"
 
     if [ -n "$lost" ]; then
-        if ct_poll 240 0.5 "$lost fenced and back online" _soak_fenced_back "$lost" "$t_fault"; then
+        if ct_poll 240 0.5 "$lost fenced and back online" ct_fenced_back "$lost" "$t_fault"; then
             ct_ok "fault $kind: $lost fenced by the cluster, back online"
         else
             ct_fail "fault $kind: $lost fenced by the cluster, back online" \
@@ -263,15 +237,15 @@ _soak_fault() {
     if [ "$lost" = "$s" ]; then
         # the source's copy died with it (unless the copy had finished and
         # the handoff committed before the fence): vmf runs once, somewhere
-        if ct_poll 240 0.5 "vmf Started somewhere" _soak_started_anywhere &&
+        if ct_poll 240 0.5 "vmf Started somewhere" ct_started_healthy vmf &&
             ct_wait_ticking vmf "$(ct_where vmf)" "$t_fault" 90; then
             ct_ok "fault $kind: vmf Started again, on $(ct_where vmf), the guest runs"
         else
             ct_fail "fault $kind: vmf Started again" "$(ct_rsc_state vmf)" "$(ct_failed_ops vmf)"
         fi
     else
-        if ct_poll 200 0.5 "vmf migrate_to failure recorded" _soak_migrate_to_failed "$s"; then
-            ct_ok "fault $kind: the migrate_to failed on $s: $(_soak_result_of_migrate_to "$s")"
+        if ct_poll 200 0.5 "vmf migrate_to failure recorded" ct_migrate_to_failed vmf "$s"; then
+            ct_ok "fault $kind: the migrate_to failed on $s: $(ct_migrate_to_reason vmf "$s")"
         else
             ct_fail "fault $kind: the migrate_to failed on $s" "$(ct_rsc_state vmf)"
         fi

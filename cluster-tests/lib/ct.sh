@@ -625,6 +625,48 @@ _ct_node_gone() {
         grep -q "<node name=\"$1\"" <<<"$x"
 }
 
+# ------------------------------------------------- faults in a move ---
+# Shared by the fault scenarios (s5, s10, s11) and the soak campaign.
+
+ct_next_host() { # HOST -> the next host after it
+    case $1 in node1) echo node2 ;; node2) echo node3 ;; *) echo node1 ;; esac
+}
+# the migration of VM out of HOST has sent at least MIB MiB
+ct_mig_sent_at_least() { # HOST VM MIB
+    local v
+    v=$(lab_exec "$1" timeout 10 virsh -q domjobinfo "$2" 2>/dev/null | awk '/^Data processed:/ {
+        v = $3; u = $4; if (u == "KiB") v /= 1024; else if (u == "GiB") v *= 1024; else if (u == "B") v /= 1048576
+        print int(v) }')
+    [ -n "$v" ] && ((v >= $3))
+}
+ct_mig_job_active() { # HOST VM: a migration job of VM runs there
+    lab_exec "$1" timeout 10 virsh -q domjobinfo "$2" 2>/dev/null | grep -Eq '^Job type: +(Unbounded|Bounded)'
+}
+ct_migrate_to_failed() { ct_failed_ops "$1" | grep -q "^$1_migrate_to_0 $2"; } # VM HOST
+ct_started_healthy() { # VM: Started on one host, not failed, managed
+    [[ $(ct_rsc_state "$1") =~ ^Started\ node[0-9]\ failed=false\ blocked=false\ managed=true\ pending=$ ]]
+}
+# HOST was fenced (powered off by the fence agent, labfenced's log) after TS_NS
+ct_fenced_since() { # HOST TS_NS
+    awk -v h="$1" -v t="$(($2 / 1000000000))" '$3 == "off" && $4 == h && $5 == "ok" && int($2) >= t {f = 1} END {exit !f}' \
+        "$LAB_D/fence.log" 2>/dev/null
+}
+ct_fenced_back() { ct_fenced_since "$1" "$2" && ct_nodes_online; } # HOST TS_NS: and the cluster is whole
+# a recurring monitor of VM on HOST was (re)started after TS_NS (CIB history)
+ct_monitor_since() { # VM HOST TS_NS
+    local x lrc
+    x=$(ct_crm cibadmin -Q --xpath "//node_state[@uname='$2']//lrm_resource[@id='$1']/lrm_rsc_op[@operation='monitor'][@interval='10000']" 2>/dev/null) || return 1
+    lrc=$(grep -o 'last-rc-change="[0-9]*"' <<<"$x" | head -1 | cut -d'"' -f2)
+    [ -n "$lrc" ] && ((lrc >= $3 / 1000000000 - 1))
+}
+# the agent's exit reason of the last failed migrate_to of VM on HOST, as
+# pacemaker's controller logged it (pacemaker 2.1.5 leaves the CIB's
+# exit-reason of a failed migrate_to empty: crm_mon shows none)
+ct_migrate_to_reason() { # VM HOST [WIDTH]
+    grep -h "Result of migrate_to operation for $1 on $2: " "$LAB_D/$2/log/pacemaker/pacemaker.log" 2>/dev/null |
+        tail -n 1 | sed -n "s/.*operation for $1 on [^:]*: \(.*\) | CIB update.*/\1/p" | cut -c1-"${3:-160}"
+}
+
 # --------------------------------------------------- the registry ---
 
 # ct_reg_q HOST PYEXPR: PYEXPR evaluated over `vmhandoff status --json` on

@@ -63,7 +63,7 @@ _s10_case() {
     local c=$1 what=$2 s tgt t t_fault h pid op_id st f ok=1 t_clean
     s=$(ct_where vmf)
     [[ $s == node[0-9] ]] || { ct_fail "$c) vmf runs on one host" "$(ct_rsc_state vmf)"; return 1; }
-    tgt=$(_s10_other "$s")
+    tgt=$(ct_next_host "$s")
     t=$(ct_now_ns)
     if [ $c = c ]; then
         op_id=$(_s10_op_id)
@@ -77,7 +77,7 @@ _s10_case() {
     lab_shape "$s" mig "$CT_S10_RATE" >>"$CT_OUT/run.log" 2>&1
     ct_log "$c) vmf $s -> $tgt over $CT_S10_RATE; $what after ${CT_S10_AT_MIB} MiB"
     ct_crm crm_resource --move -r vmf -N "$tgt" >>"$CT_OUT/run.log" 2>&1
-    if ! ct_poll 60 0.1 "vmf migration $s -> $tgt past ${CT_S10_AT_MIB} MiB" _s10_copied "$s"; then
+    if ! ct_poll 60 0.1 "vmf migration $s -> $tgt past ${CT_S10_AT_MIB} MiB" ct_mig_sent_at_least "$s" vmf "$CT_S10_AT_MIB"; then
         ct_fail "$c) migration $s -> $tgt under way" "$(ct_rsc_state vmf)"
         ok=0
     else
@@ -105,14 +105,14 @@ _s10_case() {
         c) ct_log "c) copy under way with a migrate_to timeout of $CT_S10_TIMEOUT" ;;
         esac
         # the migrate_to fails, answered by the agent before its timeout
-        if ct_poll 150 0.5 "vmf migrate_to failure recorded" _s10_migrate_to_failed "$s"; then
+        if ct_poll 150 0.5 "vmf migrate_to failure recorded" ct_migrate_to_failed vmf "$s"; then
             # status "complete": the agent answered (not "Timed Out": a
             # hang to the op timeout; nor an agent that crashed)
             f=$(_s10_failure "$s")
             if [ "$(_s10_attr "$f" status)" = complete ]; then
-                ct_ok "$c) the migrate_to failed on $s, answered before its op timeout ($(_s10_attr "$f" exec) ms): $(_s10_reason "$s")"
+                ct_ok "$c) the migrate_to failed on $s, answered before its op timeout ($(_s10_attr "$f" exec) ms): $(ct_migrate_to_reason vmf "$s" 200)"
             else
-                ct_fail "$c) the migrate_to failed on $s, answered before its op timeout" "$f" "$(_s10_reason "$s")"
+                ct_fail "$c) the migrate_to failed on $s, answered before its op timeout" "$f" "$(ct_migrate_to_reason vmf "$s" 200)"
                 ok=0
             fi
         else
@@ -149,7 +149,7 @@ _s10_case() {
         ct_fail "$c) after clear + cleanup: vmf Started on $s, healthy" "$(ct_rsc_state vmf)" "$(ct_failed_ops vmf)"
         ok=0
     fi
-    if ct_poll 30 0.5 "vmf monitored on $s" _s10_monitor_since "$s" "$t_clean"; then
+    if ct_poll 30 0.5 "vmf monitored on $s" ct_monitor_since vmf "$s" "$t_clean"; then
         ct_ok "$c) the recurring monitor of vmf runs again on $s"
     else
         ct_fail "$c) the recurring monitor of vmf runs again on $s"
@@ -176,17 +176,6 @@ _s10_case() {
     [ $ok = 1 ]
 }
 
-_s10_other() { # HOST -> the next host after it
-    case $1 in node1) echo node2 ;; node2) echo node3 ;; *) echo node1 ;; esac
-}
-# the migration out of HOST has sent at least CT_S10_AT_MIB MiB
-_s10_copied() {
-    local v
-    v=$(lab_exec "$1" timeout 10 virsh -q domjobinfo vmf 2>/dev/null | awk '/^Data processed:/ {
-        v = $3; u = $4; if (u == "KiB") v /= 1024; else if (u == "GiB") v *= 1024; else if (u == "B") v /= 1048576
-        print int(v) }')
-    [ -n "$v" ] && ((v >= CT_S10_AT_MIB))
-}
 _s10_libvirtd_gone() { ! lab_exec "$1" pgrep -x libvirtd >/dev/null 2>&1; }
 # no domain vmf on HOST, or it is shut off (libvirt answers)
 _s10_no_copy() {
@@ -199,20 +188,6 @@ _s10_op_id() { # the id of vmf's migrate_to op in the CIB
     ct_crm cibadmin -Q --xpath "//primitive[@id='vmf']/operations/op[@name='migrate_to']" 2>/dev/null |
         grep -o ' id="[^"]*"' | head -1 | cut -d'"' -f2
 }
-_s10_migrate_to_failed() { ct_failed_ops vmf | grep -q "^vmf_migrate_to_0 $1"; }
 # crm_mon's <failure> element of vmf's migrate_to on HOST
 _s10_failure() { ct_mon_xml | grep '<failure ' | grep "op_key=\"vmf_migrate_to_0\"" | grep "node=\"$1\"" | head -1; }
 _s10_attr() { grep -o " $2=\"[^\"]*\"" <<<"$1" | head -1 | cut -d'"' -f2; }
-# a recurring monitor of vmf on HOST was (re)started after TS (CIB history)
-_s10_monitor_since() {
-    local x lrc
-    x=$(ct_crm cibadmin -Q --xpath "//node_state[@uname='$1']//lrm_resource[@id='vmf']/lrm_rsc_op[@operation='monitor'][@interval='10000']" 2>/dev/null) || return 1
-    lrc=$(grep -o 'last-rc-change="[0-9]*"' <<<"$x" | head -1 | cut -d'"' -f2)
-    [ -n "$lrc" ] && ((lrc >= $2 / 1000000000 - 1))
-}
-# the agent's exit reason of the last failed migrate_to of vmf on HOST, as
-# pacemaker's controller logged it (see s5)
-_s10_reason() {
-    grep -h "Result of migrate_to operation for vmf on $1: " "$LAB_D/$1/log/pacemaker/pacemaker.log" 2>/dev/null |
-        tail -n 1 | sed -n 's/.*operation for vmf on [^:]*: \(.*\) | CIB update.*/\1/p' | cut -c1-200
-}

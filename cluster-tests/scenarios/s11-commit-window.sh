@@ -30,10 +30,6 @@ _s11_incoming_done() { [[ $(_s11_reason "$1" "$2") == "paused (user)" ]]; }
 _s11_migrated() { # SRC DST VM: libvirt finished: paused complete copy on DST, none on SRC
     _s11_incoming_done "$2" "$3" && ct_dom_is "$1" "$3" ""
 }
-_s11_fenced_since() { # HOST TS_NS: labfenced powered HOST off after TS (a fence)
-    awk -v h="$1" -v t="$(($2 / 1000000000))" '$3 == "off" && $4 == h && $5 == "ok" && int($2) >= t {f = 1} END {exit !f}' \
-        "$LAB_D/fence.log" 2>/dev/null
-}
 _s11_owner_is() { # HOST VM STATE:OWNER as HOST's registry has it
     local o
     o=$(ct_reg_owner "$1" "$2")
@@ -100,7 +96,7 @@ _s11_case() {
         lab_poweroff "$d" >>"$CT_OUT/run.log" 2>&1
     fi
     lab_unshape "$s" mig >>"$CT_OUT/run.log" 2>&1
-    if ct_poll 240 0.5 "$lost fenced" _s11_fenced_since "$lost" "$t"; then
+    if ct_poll 240 0.5 "$lost fenced" ct_fenced_since "$lost" "$t"; then
         ct_ok "$c) $lost fenced by the cluster"
     else
         ct_fail "$c) $lost fenced by the cluster" "$(tail -3 "$LAB_D/fence.log" 2>/dev/null)"

@@ -44,12 +44,12 @@ _s5_case() {
     local c=$1 what=$2 s tgt t t_fault lost p ok=1 st by allow=()
     s=$(ct_where vmf)
     [[ $s == node[0-9] ]] || { ct_fail "$c) vmf runs on one host" "$(ct_rsc_state vmf)"; return 1; }
-    tgt=$(_s5_other "$s")
+    tgt=$(ct_next_host "$s")
     t=$(ct_now_ns)
     lab_shape "$s" mig "$CT_S5_RATE" >>"$CT_OUT/run.log" 2>&1
     ct_log "$c) vmf $s -> $tgt over $CT_S5_RATE; fault ($what) after ${CT_S5_AT_MIB} MiB"
     ct_crm crm_resource --move -r vmf -N "$tgt" >>"$CT_OUT/run.log" 2>&1
-    if ! ct_poll 60 0.1 "vmf migration $s -> $tgt past ${CT_S5_AT_MIB} MiB" _s5_copied "$s"; then
+    if ! ct_poll 60 0.1 "vmf migration $s -> $tgt past ${CT_S5_AT_MIB} MiB" ct_mig_sent_at_least "$s" vmf "$CT_S5_AT_MIB"; then
         ct_fail "$c) migration $s -> $tgt under way when the fault strikes" "$(ct_rsc_state vmf)"
         lab_unshape "$s" mig
         ct_crm crm_resource --clear -r vmf >/dev/null 2>&1
@@ -76,7 +76,7 @@ _s5_case() {
 
     if [ -n "$lost" ]; then
         # the cluster fences the lost host (a reboot: it comes back)
-        if ct_poll 240 0.5 "$lost fenced and back online" _s5_fenced_back "$lost" "$t_fault"; then
+        if ct_poll 240 0.5 "$lost fenced and back online" ct_fenced_back "$lost" "$t_fault"; then
             ct_ok "$c) $lost fenced by the cluster (fence_labhost), back online"
         else
             ct_fail "$c) $lost fenced by the cluster (fence_labhost), back online" \
@@ -87,7 +87,7 @@ _s5_case() {
     fi
     if [ $c = c ]; then
         # the source's copy is gone with it: one cold boot somewhere
-        if ct_poll 240 0.5 "vmf Started somewhere" _s5_started_anywhere &&
+        if ct_poll 240 0.5 "vmf Started somewhere" ct_started_healthy vmf &&
             ct_wait_ticking vmf "$(ct_where vmf)" "$t_fault" 90; then
             ct_ok "c) vmf Started again once, on $(ct_where vmf), the guest runs (ticks)"
         else
@@ -96,8 +96,8 @@ _s5_case() {
         fi
     else
         # the migrate_to fails; the VM must still run on the source
-        if ct_poll 200 0.5 "vmf migrate_to failure recorded" _s5_migrate_to_failed "$s"; then
-            ct_ok "$c) the migrate_to failed on $s: $(_s5_reason "$s")"
+        if ct_poll 200 0.5 "vmf migrate_to failure recorded" ct_migrate_to_failed vmf "$s"; then
+            ct_ok "$c) the migrate_to failed on $s: $(ct_migrate_to_reason vmf "$s")"
         else
             ct_fail "$c) the migrate_to failed" "$(ct_rsc_state vmf)"
             ok=0
@@ -125,14 +125,14 @@ _s5_case() {
             ct_fail "$c) after cleanup: vmf Started on $s, healthy" "$(ct_rsc_state vmf)"
             ok=0
         fi
-        if ct_poll 30 0.5 "vmf monitored on $s" _s5_monitor_since "$s" "$t_clean"; then
+        if ct_poll 30 0.5 "vmf monitored on $s" ct_monitor_since vmf "$s" "$t_clean"; then
             ct_ok "$c) the recurring monitor of vmf runs again on $s"
         else
             ct_fail "$c) the recurring monitor of vmf runs again on $s"
             ok=0
         fi
     else
-        ct_poll 90 0.2 "vmf healthy" _s5_started_anywhere
+        ct_poll 90 0.2 "vmf healthy" ct_started_healthy vmf
     fi
     if [ -n "$by" ]; then
         local vm bad=""
@@ -169,43 +169,3 @@ _s5_case() {
     [ $ok = 1 ]
 }
 
-_s5_other() { # HOST -> the next host after it
-    case $1 in node1) echo node2 ;; node2) echo node3 ;; *) echo node1 ;; esac
-}
-# the migration out of HOST has sent at least CT_S5_AT_MIB MiB
-_s5_copied() {
-    local v
-    v=$(lab_exec "$1" timeout 10 virsh -q domjobinfo vmf 2>/dev/null | awk '/^Data processed:/ {
-        v = $3; u = $4; if (u == "KiB") v /= 1024; else if (u == "GiB") v *= 1024; else if (u == "B") v /= 1048576
-        print int(v) }')
-    [ -n "$v" ] && ((v >= CT_S5_AT_MIB))
-}
-_s5_migrate_to_failed() {
-    ct_failed_ops vmf | grep -q "^vmf_migrate_to_0 $1"
-}
-_s5_started_anywhere() {
-    local s
-    s=$(ct_rsc_state vmf)
-    [[ $s =~ ^Started\ node[0-9]\ failed=false\ blocked=false\ managed=true\ pending=$ ]]
-}
-# HOST was fenced after TS (labfenced's log) and is online again
-_s5_fenced_back() {
-    awk -v h="$1" -v t="$(($2 / 1000000000))" '$3 == "off" && $4 == h && $5 == "ok" && int($2) >= t {f = 1} END {exit !f}' \
-        "$LAB_D/fence.log" 2>/dev/null || return 1
-    ct_nodes_online
-}
-# a recurring monitor of vmf on HOST was (re)started after TS (CIB history)
-_s5_monitor_since() {
-    local x
-    x=$(ct_crm cibadmin -Q --xpath "//node_state[@uname='$1']//lrm_resource[@id='vmf']/lrm_rsc_op[@operation='monitor'][@interval='10000']" 2>/dev/null) || return 1
-    local lrc
-    lrc=$(grep -o 'last-rc-change="[0-9]*"' <<<"$x" | head -1 | cut -d'"' -f2)
-    [ -n "$lrc" ] && ((lrc >= $2 / 1000000000 - 1))
-}
-# the agent's exit reason of the last failed migrate_to of vmf on HOST, as
-# pacemaker's controller logged it (pacemaker 2.1.5 here leaves the CIB's
-# exit-reason of a failed migrate_to empty: crm_mon shows none)
-_s5_reason() {
-    grep -h "Result of migrate_to operation for vmf on $1: " "$LAB_D/$1/log/pacemaker/pacemaker.log" 2>/dev/null |
-        tail -n 1 | sed -n 's/.*operation for vmf on [^:]*: \(.*\) | CIB update.*/\1/p' | cut -c1-160
-}

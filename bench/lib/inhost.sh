@@ -22,27 +22,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 
 # crm_mon XML -> "ROLE NODES failed=.. blocked=.. managed=.. pending=.."
-# (as cluster-tests/lib/ct.sh's ct_rsc_state)
+# (the same program as cluster-tests/lib/ct.sh's ct_rsc_state)
 rsc_state() {
-    awk -v vm="$1" '
-        function attr(s, a,   m) {
-            if (match(s, " " a "=\"[^\"]*\"")) {
-                m = substr(s, RSTART + length(a) + 3, RLENGTH - length(a) - 4); return m
-            }
-            return ""
-        }
-        $0 ~ "<resource id=\"" vm "\"" {
-            inr = 1; role = attr($0, "role"); f = attr($0, "failed"); b = attr($0, "blocked")
-            m = attr($0, "managed"); p = attr($0, "pending"); nodes = ""
-            if ($0 ~ /\/>[ \t]*$/) { inr = 0; done = 1 }
-            next
-        }
-        inr && /<node name=/ { n = attr($0, "name"); nodes = nodes (nodes == "" ? "" : ",") n; next }
-        inr && /<\/resource>/ { inr = 0; done = 1 }
-        END {
-            if (!done && role == "") { print "absent"; exit }
-            printf "%s %s failed=%s blocked=%s managed=%s pending=%s\n", role, (nodes == "" ? "-" : nodes), f, b, m, p
-        }'
+    awk -v vm="$1" -f "$(dirname "${BASH_SOURCE[0]}")/../../cluster-tests/lib/rsc-state.awk"
 }
 
 pcmk_move() {

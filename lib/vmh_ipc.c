@@ -68,12 +68,14 @@ static const struct tag_spec tag_specs[VMH_IPC_T_MAX + 1] = {
 };
 
 #define REQ_VM (IPC_BIT(VMH_IPC_T_BUDGET_MS) | IPC_BIT(VMH_IPC_T_VM))
+#define CLAIM_OPTIONAL (IPC_BIT(VMH_IPC_T_UUID) | IPC_BIT(VMH_IPC_T_XML) | \
+			IPC_BIT(VMH_IPC_T_REQUIRE_FENCING))
 
-/* Tags a request of each type may carry, and those it must. */
+/* Tags a request of each type may carry; each is mandatory, but for a
+ * CLAIM's optional ones. */
 static const uint32_t req_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_STATUS] = IPC_BIT(VMH_IPC_T_BUDGET_MS),
-	[VMH_IPC_CLAIM] = REQ_VM | IPC_BIT(VMH_IPC_T_UUID) | IPC_BIT(VMH_IPC_T_XML) |
-			  IPC_BIT(VMH_IPC_T_REQUIRE_FENCING),
+	[VMH_IPC_CLAIM] = REQ_VM | CLAIM_OPTIONAL,
 	[VMH_IPC_RELEASE] = REQ_VM,
 	[VMH_IPC_BEGIN] = REQ_VM | IPC_BIT(VMH_IPC_T_NODE),
 	[VMH_IPC_COMMIT] = REQ_VM,
@@ -85,19 +87,10 @@ static const uint32_t req_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_DOMSTATE] = REQ_VM,
 };
 
-static const uint32_t req_mandatory[VMH_IPC_TYPE_MAX + 1] = {
-	[VMH_IPC_STATUS] = IPC_BIT(VMH_IPC_T_BUDGET_MS),
-	[VMH_IPC_CLAIM] = REQ_VM,
-	[VMH_IPC_RELEASE] = REQ_VM,
-	[VMH_IPC_BEGIN] = REQ_VM | IPC_BIT(VMH_IPC_T_NODE),
-	[VMH_IPC_COMMIT] = REQ_VM,
-	[VMH_IPC_ABORT] = REQ_VM,
-	[VMH_IPC_WAIT_OWNER] = REQ_VM,
-	[VMH_IPC_QUERY] = REQ_VM,
-	[VMH_IPC_CONFIG_GET] = REQ_VM,
-	[VMH_IPC_CONFIG_PUSH] = REQ_VM | IPC_BIT(VMH_IPC_T_XML),
-	[VMH_IPC_DOMSTATE] = REQ_VM,
-};
+static uint32_t req_mandatory(unsigned type)
+{
+	return req_allowed[type] & ~(type == VMH_IPC_CLAIM ? CLAIM_OPTIONAL : 0u);
+}
 
 /* The request names, and the same names as replies: one list. */
 #define IPC_TYPE_NAMES(X) \
@@ -267,7 +260,7 @@ static int check_req(const struct vmh_ipc_req *req, uint32_t present)
 	unsigned type = (unsigned)req->type;
 
 	if (!ipc_req_type_ok(type) || (present & ~req_allowed[type]) ||
-	    (req_mandatory[type] & ~present) || !budget_ok(req->budget_ms))
+	    (req_mandatory(type) & ~present) || !budget_ok(req->budget_ms))
 		return -EINVAL;
 	if ((present & IPC_BIT(VMH_IPC_T_VM)) &&
 	    !ipc_cstr_ok(req->vm, sizeof(req->vm), vmh_reg_name_ok))
@@ -371,7 +364,7 @@ int vmh_ipc_decode_req(const uint8_t *buf, size_t len, struct vmh_ipc_req *req)
 		return r;
 	if (!ipc_req_type_ok(type))
 		return -ENOMSG;		/* a reply's type included */
-	r = vmh_ipcint_scan_body(&body, req_allowed[type], req_mandatory[type], count);
+	r = vmh_ipcint_scan_body(&body, req_allowed[type], req_mandatory(type), count);
 	if (r < 0)
 		return r;
 	req->type = (enum vmh_ipc_type)type;

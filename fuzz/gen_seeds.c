@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "test_registry_harness.h"
+#include "test_wire_sample.h"
 #include "vmh_ipc.h"
 
 static const char *outdir;
@@ -79,53 +80,8 @@ static void wire_samples(void)
 					     "sync-start" };
 
 	for (int t = VMH_MSG_CLAIM; t < VMH_MSG_SYNC; t++) {
-		struct vmh_msg m = { .type = (enum vmh_msg_type)t, .config = 8, .cookie = 7,
-				     .expect = 3 };
+		struct vmh_msg m = wire_sample((enum vmh_msg_type)t);
 
-		snprintf(m.vm, sizeof(m.vm), "web-01");
-		switch (m.type) {
-		case VMH_MSG_CLAIM:
-			m.uuid[0] = 0xab;
-			m.require_fencing = true;
-			m.xml = "<domain type='kvm'><name>web-01</name></domain>";
-			m.xml_len = strlen(m.xml);
-			break;
-		case VMH_MSG_CONFIG:
-			m.xml = "<domain/>";
-			m.xml_len = 9;
-			break;
-		case VMH_MSG_HANDOFF_BEGIN:
-			m.node = 2;
-			break;
-		case VMH_MSG_NODE_FENCED:
-			m.node = 3;
-			m.departure = 12;
-			m.fence_time = 1700000000;
-			break;
-		case VMH_MSG_NODE_EXPIRED:
-			m.node = 3;
-			m.departure = 12;
-			m.waited_ms = 30000;
-			break;
-		case VMH_MSG_ADDRESS:
-			m.node = 1;
-			snprintf(m.addr, sizeof(m.addr), "fd00:1::5");
-			break;
-		case VMH_MSG_QUORUM:
-			m.quorate = true;
-			m.round = 1001;
-			break;
-		case VMH_MSG_SYNC_START:
-			m.round = 1000;
-			m.ring = 12;
-			m.n_members = 3;
-			m.members[0] = 1;
-			m.members[1] = 2;
-			m.members[2] = 3;
-			break;
-		default:
-			break;
-		}
 		put_msg(names[t], &m);
 	}
 }

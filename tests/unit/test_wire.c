@@ -15,59 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_wire_sample.h"
 #include "vmh_wire.h"
 
-static struct vmh_msg sample(enum vmh_msg_type t)
-{
-	struct vmh_msg m = { .type = t, .config = 42, .cookie = 7, .expect = 3 };
-
-	snprintf(m.vm, sizeof(m.vm), "web-01");
-	switch (t) {
-	case VMH_MSG_CLAIM:
-		m.uuid[0] = 0xab;
-		m.uuid[15] = 0xcd;
-		m.require_fencing = true;
-		m.xml = "<domain type='kvm'><name>web-01</name></domain>";
-		m.xml_len = strlen(m.xml);
-		break;
-	case VMH_MSG_CONFIG:
-		m.xml = "<domain/>";
-		m.xml_len = 9;
-		break;
-	case VMH_MSG_HANDOFF_BEGIN:
-		m.node = 2;
-		break;
-	case VMH_MSG_NODE_FENCED:
-		m.node = 3;
-		m.departure = 17;
-		m.fence_time = 1700000000;
-		break;
-	case VMH_MSG_NODE_EXPIRED:
-		m.node = 3;
-		m.departure = 17;
-		m.waited_ms = 12000;
-		break;
-	case VMH_MSG_ADDRESS:
-		m.node = 1;
-		snprintf(m.addr, sizeof(m.addr), "fd00:1::5");
-		break;
-	case VMH_MSG_QUORUM:
-		m.quorate = true;
-		m.round = 0x0102;
-		break;
-	case VMH_MSG_SYNC_START:
-		m.round = 99;
-		m.ring = 1234;
-		m.n_members = 3;
-		m.members[0] = 1;
-		m.members[1] = 2;
-		m.members[2] = 5;
-		break;
-	default:
-		break;
-	}
-	return m;
-}
 
 /* A small valid image: two nodes, two VMs. */
 static void sample_image(struct vmh_reg_image *img)
@@ -129,11 +79,11 @@ static void test_roundtrip_all(void **state)
 
 	(void)state;
 	for (int t = VMH_MSG_CLAIM; t <= VMH_MSG_SYNC_START; t++) {
-		m = sample((enum vmh_msg_type)t);
+		m = wire_sample((enum vmh_msg_type)t);
 		roundtrip(&m);
 	}
 	/* Field by field for the richest ones. */
-	m = sample(VMH_MSG_CLAIM);
+	m = wire_sample(VMH_MSG_CLAIM);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	assert_int_equal(vmh_wire_decode(buf, len, &out), 0);
 	assert_string_equal(out.vm, "web-01");
@@ -144,7 +94,7 @@ static void test_roundtrip_all(void **state)
 	assert_string_equal(out.xml, m.xml);
 	vmh_wire_msg_clear(&out);
 	free(buf);
-	m = sample(VMH_MSG_NODE_FENCED);
+	m = wire_sample(VMH_MSG_NODE_FENCED);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	assert_int_equal(len, 8 + 16 + 24);
 	assert_int_equal(vmh_wire_decode(buf, len, &out), 0);
@@ -154,7 +104,7 @@ static void test_roundtrip_all(void **state)
 	vmh_wire_msg_clear(&out);
 	free(buf);
 	/* Little-endian, header first. */
-	m = sample(VMH_MSG_QUORUM);
+	m = wire_sample(VMH_MSG_QUORUM);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	{
 		static const uint8_t want[] = { 10, 0, 1, 0, 32, 0, 0, 0, 42, 0, 0, 0, 0, 0, 0, 0,
@@ -200,7 +150,7 @@ static void test_snapshot(void **state)
 	assert_int_equal(vmh_wire_decode(buf, len, &m), -ENOMSG);
 	free(again);
 	vmh_reg_image_free(&back);
-	m = sample(VMH_MSG_RELEASE);
+	m = wire_sample(VMH_MSG_RELEASE);
 	assert_int_equal(vmh_wire_encode(&m, &again, &len2), 0);
 	assert_int_equal(vmh_wire_decode_image(again, len2, &back), -ENOMSG);
 	free(again);
@@ -239,7 +189,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 static void test_rejects(void **state)
 {
-	struct vmh_msg m = sample(VMH_MSG_CLAIM);
+	struct vmh_msg m = wire_sample(VMH_MSG_CLAIM);
 	uint8_t *buf, *big;
 	size_t len;
 
@@ -319,16 +269,16 @@ static void test_rejects(void **state)
 		free(xml);
 	}
 	/* Encoder refuses what the decoder would. */
-	m = sample(VMH_MSG_CLAIM);
+	m = wire_sample(VMH_MSG_CLAIM);
 	snprintf(m.vm, sizeof(m.vm), "a/b");
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
-	m = sample(VMH_MSG_CONFIG);
+	m = wire_sample(VMH_MSG_CONFIG);
 	m.xml_len = 0;
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
-	m = sample(VMH_MSG_ADDRESS);
+	m = wire_sample(VMH_MSG_ADDRESS);
 	snprintf(m.addr, sizeof(m.addr), "a b");
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
-	m = sample(VMH_MSG_SYNC_START);
+	m = wire_sample(VMH_MSG_SYNC_START);
 	m.n_members = 0;
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
 	m.type = (enum vmh_msg_type)55;
@@ -336,26 +286,26 @@ static void test_rejects(void **state)
 	/* Node 0, departure 0, round 0, a QUORUM byte of 2: the encoder
 	 * refuses what the decoder refuses; frames patched to carry them do
 	 * not decode. */
-	m = sample(VMH_MSG_NODE_EXPIRED);
+	m = wire_sample(VMH_MSG_NODE_EXPIRED);
 	m.node = 0;
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
-	m = sample(VMH_MSG_NODE_EXPIRED);
+	m = wire_sample(VMH_MSG_NODE_EXPIRED);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	memset(buf + 8 + 16, 0, 4);		/* node 0 */
 	assert_int_equal(decode_bytes(buf, len), -EBADMSG);
 	free(buf);
-	m = sample(VMH_MSG_NODE_FENCED);
+	m = wire_sample(VMH_MSG_NODE_FENCED);
 	m.departure = 0;
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
-	m = sample(VMH_MSG_NODE_FENCED);
+	m = wire_sample(VMH_MSG_NODE_FENCED);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	memset(buf + 8 + 16 + 8, 0, 8);		/* departure 0 */
 	assert_int_equal(decode_bytes(buf, len), -EBADMSG);
 	free(buf);
-	m = sample(VMH_MSG_HANDOFF_BEGIN);
+	m = wire_sample(VMH_MSG_HANDOFF_BEGIN);
 	m.node = 0;
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
-	m = sample(VMH_MSG_SYNC_START);
+	m = wire_sample(VMH_MSG_SYNC_START);
 	m.round = 0;
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), -EINVAL);
 	m.round = 99;
@@ -363,13 +313,13 @@ static void test_rejects(void **state)
 	memset(buf + 8 + 16, 0, 8);		/* round 0 */
 	assert_int_equal(decode_bytes(buf, len), -EBADMSG);
 	free(buf);
-	m = sample(VMH_MSG_QUORUM);
+	m = wire_sample(VMH_MSG_QUORUM);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	buf[8 + 16] = 2;
 	assert_int_equal(decode_bytes(buf, len), -EBADMSG);
 	free(buf);
 	/* SYNC_START that claims more members than it carries. */
-	m = sample(VMH_MSG_SYNC_START);
+	m = wire_sample(VMH_MSG_SYNC_START);
 	assert_int_equal(vmh_wire_encode(&m, &buf, &len), 0);
 	put_le32(buf + 8 + 16 + 16, 4);
 	assert_int_equal(decode_bytes(buf, len), -EBADMSG);
@@ -484,7 +434,7 @@ static void test_fuzz(void **state)
 	rng_state = seed;
 	sample_image(&img);
 	for (int t = VMH_MSG_CLAIM; t <= VMH_MSG_SYNC; t++) {
-		struct vmh_msg m = sample((enum vmh_msg_type)t);
+		struct vmh_msg m = wire_sample((enum vmh_msg_type)t);
 
 		if (t == VMH_MSG_SYNC) {
 			m.round = 3;

@@ -348,7 +348,7 @@ static int start_buffer(struct vmh_bw *w, uint16_t type, size_t body)
 int vmh_wire_encode(const struct vmh_msg *m, uint8_t **buf, size_t *len)
 {
 	struct vmh_bw w;
-	size_t body;
+	size_t body = 0;	/* set by msg_body_len (gcc -O1 cannot tell) */
 	int r;
 
 	r = msg_body_len(m, &body);

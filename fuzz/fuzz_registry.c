@@ -289,23 +289,6 @@ static void save(struct world *w, int x)
 		wfail(w, "a state does not encode");
 }
 
-/* Drop what x had queued and not yet sent. */
-static void drop_unsent(struct world *w, int x)
-{
-	struct h_queue *q = &w->c.q[w->c.group[x - 1]];
-	size_t out = 0;
-
-	for (size_t i = 0; i < q->n; i++) {
-		struct h_qmsg *qm = &q->v[q->head + i];
-
-		if (qm->sender == (uint32_t)x)
-			free(qm->buf);
-		else
-			q->v[q->head + out++] = *qm;
-	}
-	q->n = out;
-}
-
 /* A daemon starting from its state file. */
 static struct vmh_registry *from_disk(struct world *w, int x)
 {
@@ -334,7 +317,7 @@ static void daemon_down(struct world *w, struct fz *f)
 	if (w->c.down & h_bit(x))
 		return;
 	save(w, x);
-	drop_unsent(w, x);
+	h_drop_unsent(&w->c, x);
 	w->c.down |= h_bit(x);
 	nr = h_members(&w->c, g, rest);
 	h_confchg(&w->c, rest, nr, &gone, 1, w->c.gmask[g], w->c.ring[x - 1]);
@@ -368,7 +351,7 @@ static void reboot(struct world *w, struct fz *f)
 
 	if (!(w->c.down & h_bit(x)))
 		save(w, x);
-	drop_unsent(w, x);
+	h_drop_unsent(&w->c, x);
 	vmh_reg_free(w->c.reg[x - 1]);
 	w->c.reg[x - 1] = from_disk(w, x);
 	w->c.quorate[x - 1] = false;

@@ -117,6 +117,23 @@ H_FN void h_queue_free(struct h_queue *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/* Node x's daemon is gone: what it had queued and not yet sent is lost. */
+H_FN void h_drop_unsent(struct h_cluster *c, int x)
+{
+	struct h_queue *q = &c->q[c->group[x - 1]];
+	size_t out = 0;
+
+	for (size_t i = 0; i < q->n; i++) {
+		struct h_qmsg *qm = &q->v[q->head + i];
+
+		if (qm->sender == (uint32_t)x)
+			free(qm->buf);
+		else
+			q->v[q->head + out++] = *qm;
+	}
+	q->n = out;
+}
+
 H_FN void h_init(struct h_cluster *c, int n)
 {
 	memset(c, 0, sizeof(*c));

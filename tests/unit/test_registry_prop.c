@@ -450,24 +450,14 @@ static void reboot(struct h_cluster *c, struct model *md, int x)
 static void daemon_down(struct h_cluster *c, struct model *md, int x)
 {
 	int g = c->group[x - 1];
-	struct h_queue *q = &c->q[g];
 	uint32_t rest[H_MAX], gone = (uint32_t)x;
 	int nr;
-	size_t out = 0;
 
 	if (c->down & h_bit(x))
 		return;
 	TRACE(" daemon of %d stops\n", x);
 	memset(md->outstanding[x - 1], 0, sizeof(md->outstanding[x - 1]));
-	for (size_t i = 0; i < q->n; i++) {
-		struct h_qmsg *qm = &q->v[q->head + i];
-
-		if (qm->sender == (uint32_t)x)
-			free(qm->buf);
-		else
-			q->v[q->head + out++] = *qm;
-	}
-	q->n = out;
+	h_drop_unsent(c, x);
 	c->down |= h_bit(x);
 	md->daemon_down_since[x - 1] = md->step;
 	for (int v = 0; v < NVMS; v++)

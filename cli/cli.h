@@ -76,6 +76,14 @@ double cli_progress_percent(const struct vmh_ipc_progress *p);
 int cli_status_text(FILE *f, const struct cli_status *st);
 int cli_status_json(FILE *f, const struct cli_status *st);
 
+/* One request to the daemon at socket_path (NULL: the default):
+ * CLI_EXIT_OK with *rep filled (check rep->status), or
+ * CLI_EXIT_UNREACHABLE after saying why on err. */
+int cli_call(const char *socket_path, const struct vmh_ipc_req *req, struct vmh_ipc_reply *rep,
+	     FILE *err);
+/* "vmhandoff: vmhandoffd answered: <status> (<reason>): <message>" */
+void cli_report_status(FILE *err, const struct vmh_ipc_reply *rep);
+
 /* The status command against the daemon at socket_path; messages for
  * people go to err. Returns the exit code. */
 int cli_status_run(const char *socket_path, bool json, FILE *out, FILE *err);

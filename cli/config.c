@@ -25,19 +25,6 @@ static const char *state_str(const struct vmh_ipc_reply *rep)
 	return rep->has_vm_state ? cli_vm_state_str(rep->vm_state) : "unknown";
 }
 
-static int call(const char *socket_path, struct vmh_ipc_req *req, struct vmh_ipc_reply *rep,
-		FILE *err)
-{
-	int r = vmh_ipc_call(socket_path, req, rep);
-
-	if (r < 0) {
-		fprintf(err, "vmhandoff: no answer from vmhandoffd at %s: %s\n",
-			socket_path ? socket_path : VMH_IPC_DEFAULT_SOCKET, strerror(-r));
-		return CLI_EXIT_UNREACHABLE;
-	}
-	return CLI_EXIT_OK;
-}
-
 static int show(const char *socket_path, const char *vm, FILE *out, FILE *err)
 {
 	struct vmh_ipc_req req = { .type = VMH_IPC_CONFIG_GET, .budget_ms = CLI_CONFIG_BUDGET_MS };
@@ -45,7 +32,7 @@ static int show(const char *socket_path, const char *vm, FILE *out, FILE *err)
 	int rc;
 
 	snprintf(req.vm, sizeof(req.vm), "%s", vm);
-	rc = call(socket_path, &req, &rep, err);
+	rc = cli_call(socket_path, &req, &rep, err);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (rep.status != VMH_IPC_OK) {
@@ -88,7 +75,7 @@ static int push(const char *socket_path, const char *vm, const char *file, FILE 
 	snprintf(req.vm, sizeof(req.vm), "%s", vm);
 	req.xml = xml;
 	req.xml_len = len;
-	rc = call(socket_path, &req, &rep, err);
+	rc = cli_call(socket_path, &req, &rep, err);
 	free(xml);
 	if (rc != CLI_EXIT_OK)
 		return rc;

@@ -57,20 +57,19 @@ static int fetch(const char *socket_path, struct vmh_ipc_reply *rep, struct cli_
 		 FILE *err)
 {
 	struct vmh_ipc_req req = { .type = VMH_IPC_STATUS, .budget_ms = CLI_STATUS_BUDGET_MS };
-	int r = vmh_ipc_call(socket_path, &req, rep);
+	int r = cli_call(socket_path, &req, rep, err);
 
-	if (r < 0) {
-		fprintf(err, "vmhandoff: no answer from vmhandoffd at %s: %s\n",
-			socket_path ? socket_path : VMH_IPC_DEFAULT_SOCKET, strerror(-r));
-		return CLI_EXIT_UNREACHABLE;
+	if (r != CLI_EXIT_OK)
+		return r;
+	if (rep->status != VMH_IPC_OK) {
+		cli_report_status(err, rep);
+	} else if (cli_status_init(st, rep) < 0) {
+		fprintf(err, "vmhandoff: vmhandoffd's registry image does not decode\n");
+	} else {
+		return 0;
 	}
-	if (rep->status != VMH_IPC_OK || cli_status_init(st, rep) < 0) {
-		fprintf(err, "vmhandoff: vmhandoffd: %s%s%s\n", vmh_ipc_status_str(rep->status),
-			rep->message[0] ? ": " : "", rep->message);
-		vmh_ipc_reply_clear(rep);
-		return CLI_EXIT_DAEMON;
-	}
-	return 0;
+	vmh_ipc_reply_clear(rep);
+	return CLI_EXIT_DAEMON;
 }
 
 static const struct vmh_vm_info *find_vm(const struct cli_status *st, const char *vm)

@@ -171,7 +171,7 @@ static void report_call_error(FILE *err, const char *path, int r)
 	}
 }
 
-static void report_status(FILE *err, const struct vmh_ipc_reply *rep)
+void cli_report_status(FILE *err, const struct vmh_ipc_reply *rep)
 {
 	fprintf(err, "vmhandoff: vmhandoffd answered: %s", vmh_ipc_status_str(rep->status));
 	if (rep->status == VMH_IPC_E_REJECTED)
@@ -201,20 +201,30 @@ static int print_status(const struct vmh_ipc_reply *rep, bool json, FILE *out, F
 	return CLI_EXIT_OK;
 }
 
-int cli_status_run(const char *socket_path, bool json, FILE *out, FILE *err)
+int cli_call(const char *socket_path, const struct vmh_ipc_req *req, struct vmh_ipc_reply *rep,
+	     FILE *err)
 {
-	struct vmh_ipc_req req = { .type = VMH_IPC_STATUS, .budget_ms = CLI_STATUS_BUDGET_MS };
 	const char *path = socket_path ? socket_path : VMH_IPC_DEFAULT_SOCKET;
-	struct vmh_ipc_reply rep;
-	int r, code;
+	int r = vmh_ipc_call(path, req, rep);
 
-	r = vmh_ipc_call(path, &req, &rep);
 	if (r < 0) {
 		report_call_error(err, path, r);
 		return CLI_EXIT_UNREACHABLE;
 	}
+	return CLI_EXIT_OK;
+}
+
+int cli_status_run(const char *socket_path, bool json, FILE *out, FILE *err)
+{
+	struct vmh_ipc_req req = { .type = VMH_IPC_STATUS, .budget_ms = CLI_STATUS_BUDGET_MS };
+	struct vmh_ipc_reply rep;
+	int code;
+
+	code = cli_call(socket_path, &req, &rep, err);
+	if (code != CLI_EXIT_OK)
+		return code;
 	if (rep.status != VMH_IPC_OK) {
-		report_status(err, &rep);
+		cli_report_status(err, &rep);
 		code = CLI_EXIT_DAEMON;
 	} else {
 		code = print_status(&rep, json, out, err);

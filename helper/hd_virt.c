@@ -165,6 +165,7 @@ static int act(struct hd *hd, const char *vm, enum dom_action a, const char *why
 	static const char *const verb[] = { "paused", "resumed", "destroyed" };
 	virDomainPtr dom = lookup(hd, vm);
 	int state = -1, reason, r = 0;
+	bool done = false;
 
 	if (!dom) {
 		bool none = hd->conn && vmh_virt_error_code() == VIR_ERR_NO_DOMAIN;
@@ -180,21 +181,34 @@ static int act(struct hd *hd, const char *vm, enum dom_action a, const char *why
 		state = -1;
 	switch (a) {
 	case A_PAUSE:
-		if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED)
+		done = state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED;
+		if (done)
 			r = virDomainSuspend(dom);
 		break;
 	case A_RESUME:
-		if (state == VIR_DOMAIN_PAUSED)
+		done = state == VIR_DOMAIN_PAUSED;
+		if (done)
 			r = virDomainResume(dom);
 		break;
 	case A_DESTROY:
+		done = true;
 		r = virDomainDestroy(dom);
+		/* gone between the lookup and the destroy (libvirt ends a
+		 * migration's source itself): what was asked for */
+		if (r < 0 && (vmh_virt_error_code() == VIR_ERR_NO_DOMAIN ||
+			      vmh_virt_error_code() == VIR_ERR_OPERATION_INVALID)) {
+			r = 0;
+			done = false;
+		}
 		break;
 	}
 	if (r < 0)
 		vmh_log(VMH_LOG_ERR, "%s: could not be %s (%s): %s", vm, verb[a], why, vmh_virt_error());
-	else
+	else if (done)
 		vmh_log(VMH_LOG_NOTICE, "%s: %s (%s)", vm, verb[a], why);
+	else
+		vmh_log(VMH_LOG_DEBUG, "%s: already %s (%s)", vm,
+			a == A_DESTROY ? "gone" : a == A_PAUSE ? "not running" : "not paused", why);
 	virDomainFree(dom);
 	return r < 0 ? -1 : 0;
 }

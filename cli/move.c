@@ -272,6 +272,7 @@ int cli_drain_run(const char *socket_path, const char *node, bool drain, bool wa
 	struct seen_vm *seen = NULL;
 	size_t n_seen = 0;
 	char names[512];
+	size_t n_on;
 	uint32_t id;
 	int rc;
 
@@ -285,8 +286,10 @@ int cli_drain_run(const char *socket_path, const char *node, bool drain, bool wa
 		vmh_ipc_reply_clear(&rep);
 		return CLI_EXIT_USAGE;
 	}
+	/* separate statement: the argument order of a call is unspecified */
+	n_on = on_node(&st, id, names, sizeof(names));
 	fprintf(out, "%s: %s; %zu VM(s) on it: %s\n", node, drain ? "standby on" : "standby off",
-		on_node(&st, id, names, sizeof(names)), names[0] ? names : "-");
+		n_on, names[0] ? names : "-");
 	/* what is on the node now is known: print changes only */
 	for (size_t i = 0; i < st.img.n_vms; i++) {
 		const struct vmh_vm_info *v = &st.img.vms[i];

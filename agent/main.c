@@ -111,12 +111,12 @@ static ra_rc ra_validate_all(struct ra *ra)
 		return PCMK_OCF_NOT_CONFIGURED;
 	}
 	if (ra->dx_err == -EINVAL || ra->dx_err == -EFBIG) {
-		ra_exit_reason("config %s: not a usable libvirt domain XML (%s)", ra->p.config,
-			       ra->dx_err == -EFBIG ? "larger than 4 MiB" : "no <domain> with a <name>");
+		ra_exit_reason("config %s: not a usable libvirt domain XML: %s", ra->p.config,
+			       ra->dx_why);
 		return PCMK_OCF_NOT_CONFIGURED;
 	}
 	if (ra->dx_err < 0) {
-		ra_exit_reason("config %s: cannot read it: %s", ra->p.config, strerror(-ra->dx_err));
+		ra_exit_reason("config %s: cannot read it: %s", ra->p.config, ra->dx_why);
 		return PCMK_OCF_NOT_INSTALLED;
 	}
 	return PCMK_OCF_OK;
@@ -176,12 +176,14 @@ static void setup_context(struct ra *ra, const struct action *a)
 		if (vmh_fastmon_config_id(ra->p.config, ra->config_id, sizeof(ra->config_id)) < 0)
 			ra->config_id[0] = '\0';
 		ra->dx_err = vmh_domxml_load(ra->p.config, &ra->dx);
+		snprintf(ra->dx_why, sizeof(ra->dx_why), "%s", vmh_domxml_error());
 		if (ra->dx_err == 0) {
 			ra->dom_name = strdup(ra->dx.name);
 			ra->dom_uuid = ra->dx.uuid ? strdup(ra->dx.uuid) : NULL;
 		}
 	} else {
 		ra->dx_err = -EINVAL;
+		snprintf(ra->dx_why, sizeof(ra->dx_why), "the parameter config is not set");
 	}
 }
 

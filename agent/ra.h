@@ -31,6 +31,7 @@ struct ra {
 					 * replaced by the registry's definition */
 	bool dx_from_registry;		/* dx is the registry's */
 	int dx_err;			/* 0, or -errno of loading it */
+	char dx_why[256];		/* what was wrong with it, for people */
 	char config_id[VMH_FASTMON_ID_MAX + 1];	/* the config file's identity
 					 * before it was read, "" unknown */
 	char *dom_name;			/* from dx, or the name cache */

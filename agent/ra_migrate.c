@@ -535,7 +535,7 @@ ra_rc ra_migrate_to(struct ra *ra)
 		return PCMK_OCF_UNKNOWN_ERROR;
 	}
 	if (ra->dx_err < 0) {
-		ra_exit_reason("config %s cannot be used: %s", ra->p.config, strerror(-ra->dx_err));
+		ra_exit_reason("config %s cannot be used: %s", ra->p.config, ra->dx_why);
 		return PCMK_OCF_NOT_INSTALLED;
 	}
 	if (ra_virt(ra) < 0)
@@ -716,7 +716,7 @@ ra_rc ra_migrate_from(struct ra *ra)
 	bool running;
 
 	if (!ra->dom_name) {
-		ra_exit_reason("config %s cannot be used: %s", ra->p.config, strerror(-ra->dx_err));
+		ra_exit_reason("config %s cannot be used: %s", ra->p.config, ra->dx_why);
 		return PCMK_OCF_NOT_INSTALLED;
 	}
 	if (ra_virt(ra) < 0)

@@ -127,8 +127,8 @@ ra_rc ra_start(struct ra *ra)
 	if (ra->dx_err < 0) {
 		bool installed = ra->dx_err != -EINVAL && ra->dx_err != -EFBIG;
 
-		ra_exit_reason("config %s: %s", ra->p.config,
-			       installed ? strerror(-ra->dx_err) : "not a usable libvirt domain XML");
+		ra_exit_reason("config %s: %s%s", ra->p.config,
+			       installed ? "" : "not a usable libvirt domain XML: ", ra->dx_why);
 		return installed ? PCMK_OCF_NOT_INSTALLED : PCMK_OCF_NOT_CONFIGURED;
 	}
 	if (ra_virt(ra) < 0) {

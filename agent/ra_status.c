@@ -184,9 +184,10 @@ ra_rc ra_monitor(struct ra *ra)
 		char why[512];
 
 		ra->dom_name = ra_name_cache_load(ra);
-		snprintf(why, sizeof(why), "config %s %s",
+		snprintf(why, sizeof(why), "config %s %s%s",
 			 ra->p.config ? ra->p.config : "(not set)",
-			 ra->dx_err == -ENOENT ? "does not exist" : "cannot be used");
+			 ra->dx_err == -ENOENT ? "does not exist" : "cannot be used: ",
+			 ra->dx_err == -ENOENT ? "" : ra->dx_why);
 		if (!ra->dom_name)
 			return answer_unidentified(ra, why);
 		vmh_log(VMH_LOG_WARNING, "%s; checking domain %s, the name this resource last had",

@@ -9,6 +9,7 @@
  * activation must not start on a configuration it half understood.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stddef.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hd.h"
 #include "vmh_log.h"
@@ -156,14 +159,23 @@ static int load_file(struct hd_config *cfg, const char *path, bool must_exist)
 	char line[1024], where[PATH_MAX + 32];
 	unsigned lineno = 0;
 	int rc = 0;
-	FILE *f = fopen(path, "re");
+	struct stat st;
+	FILE *f;
+	/* O_NONBLOCK: a FIFO in its place must not hang the start (it is
+	 * refused as not a regular file) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
-	if (!f) {
+	if (fd < 0) {
 		if (errno == ENOENT && !must_exist) {
 			vmh_log(VMH_LOG_NOTICE, "no %s: using the defaults", path);
 			return 0;
 		}
 		vmh_log_errno(VMH_LOG_ERR, errno, "cannot read the configuration %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
+		vmh_log(VMH_LOG_ERR, "cannot read the configuration %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {

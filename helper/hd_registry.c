@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "hd.h"
 #include "vmh_log.h"
@@ -187,8 +189,16 @@ int hd_reg_start(struct hd *hd)
 		return 0;
 	}
 	if (r == -EBADMSG) {
-		vmh_log(VMH_LOG_ERR, "the saved registry %s/%s is damaged (%s): it is NOT used; starting empty, the cluster's state comes with the first sync. Keep the file for a bug report, then remove it.",
-			hd->cfg.state_dir, VMH_REGSTORE_FILE, vmh_regstore_fault_str(fault));
+		char from[PATH_MAX], to[PATH_MAX + 32];
+
+		/* set aside, never overwritten by our next save: the
+		 * evidence stays for a bug report */
+		snprintf(from, sizeof(from), "%s/%s", hd->cfg.state_dir, VMH_REGSTORE_FILE);
+		snprintf(to, sizeof(to), "%s.damaged-%lld", from, (long long)time(NULL));
+		if (rename(from, to) < 0)
+			to[0] = '\0';
+		vmh_log(VMH_LOG_ERR, "the saved registry %s is damaged (%s): it is NOT used; starting empty, the cluster's state comes with the first sync.%s%s",
+			from, vmh_regstore_fault_str(fault), to[0] ? " Kept as " : "", to);
 		return 0;
 	}
 	if (r < 0) {
@@ -218,9 +228,20 @@ void hd_reg_offline(struct hd *hd)
 {
 	struct vmh_reg_image img;
 	enum vmh_regstore_fault fault = VMH_REGSTORE_OK;
+	int r;
 
-	if (hd->reg || vmh_regstore_load(hd->cfg.state_dir, &img, &fault) < 0)
-		return;		/* nothing saved, or damaged: said when it is loaded */
+	if (hd->reg)
+		return;
+	r = vmh_regstore_load(hd->cfg.state_dir, &img, &fault);
+	if (r == -EBADMSG) {
+		/* said now, not only once corosync is there: until then
+		 * nothing here knows which VMs this node ran */
+		vmh_log(VMH_LOG_ERR, "the saved registry %s/%s is damaged (%s): without corosync this node cannot tell which VMs it owned; they are checked against the cluster's registry once corosync is reachable",
+			hd->cfg.state_dir, VMH_REGSTORE_FILE, vmh_regstore_fault_str(fault));
+		return;
+	}
+	if (r < 0)
+		return;		/* nothing saved, or unreadable: said when it is loaded */
 	for (size_t i = 0; i < img.n_vms; i++) {
 		const struct vmh_vm_info *v = &img.vms[i];
 

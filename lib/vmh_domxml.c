@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,12 +45,38 @@ static unsigned long long memory_unit_kib(const char *unit)
 
 /* A domain name ends up in paths and log lines: refuse control characters
  * and '/', as libvirt itself does for '/'. */
-static int name_ok(const char *name)
+static char last_error[256];
+
+static int fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int r, const char *fmt, ...)
 {
-	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
-		if (*s < 0x20 || *s == 0x7f || *s == '/')
-			return 0;
-	return 1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const char *vmh_domxml_error(void)
+{
+	return last_error;
+}
+
+/* libvirt refuses '/' in a name (it becomes a file name) and we refuse
+ * control characters (they would forge log lines); anything else, shell
+ * metacharacters included, is only ever passed as one argument. */
+static int name_check(const char *name)
+{
+	if (!name || !*name)
+		return fail(-EINVAL, "no <domain> with a <name>");
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+		if (*s == '/')
+			return fail(-EINVAL, "the domain <name> holds a '/' (libvirt refuses it)");
+		if (*s < 0x20 || *s == 0x7f)
+			return fail(-EINVAL, "the domain <name> holds a control character (0x%02x)", *s);
+	}
+	return 0;
 }
 
 int vmh_domxml_parse(const char *xml, size_t len, struct vmh_domxml *out)
@@ -59,21 +87,36 @@ int vmh_domxml_parse(const char *xml, size_t len, struct vmh_domxml *out)
 	int r = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
+	last_error[0] = '\0';
 	if (len > VMH_DOMXML_MAX_BYTES)
-		return -EFBIG;
+		return fail(-EFBIG, "%zu bytes, more than the %u KiB a domain XML may have", len,
+			    VMH_DOMXML_MAX_BYTES >> 10);
 	/* NONET: never fetch anything; no NOENT: entities are not expanded. */
+	xmlResetLastError();
 	doc = xmlReadMemory(xml, (int)len, "config.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc)
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+		size_t n;
+
+		if (!e || !e->message)
+			return fail(-EINVAL, "not well-formed XML");
+		fail(-EINVAL, "not well-formed XML (line %d: %s", e->line, e->message);
+		/* libxml2's message ends in a newline; close the parenthesis */
+		n = strcspn(last_error, "\n");
+		snprintf(last_error + n, sizeof(last_error) - n, ")");
 		return -EINVAL;
+	}
 	if (!xmlDocGetRootElement(doc) ||
-	    strcmp((const char *)xmlDocGetRootElement(doc)->name, "domain") != 0)
+	    strcmp((const char *)xmlDocGetRootElement(doc)->name, "domain") != 0) {
+		fail(-EINVAL, "not a libvirt domain XML (the root element is not <domain>)");
 		goto out_doc;
+	}
 	ctx = xmlXPathNewContext(doc);
 	if (!ctx)
 		goto out_doc;
 	out->name = xpath_string(ctx, "string(/domain/name)");
-	if (!out->name || !name_ok(out->name))
+	if (name_check(out->name) < 0)
 		goto out_ctx;
 	out->uuid = xpath_string(ctx, "string(/domain/uuid)");
 	out->emulator = xpath_string(ctx, "string(/domain/devices/emulator)");
@@ -93,7 +136,7 @@ int vmh_domxml_parse(const char *xml, size_t len, struct vmh_domxml *out)
 	free(text);
 	out->xml = strndup(xml, len);
 	if (!out->xml) {
-		r = -ENOMEM;
+		r = fail(-ENOMEM, "out of memory");
 		goto out_ctx;
 	}
 	r = 0;
@@ -114,8 +157,18 @@ int vmh_domxml_load(const char *path, struct vmh_domxml *out)
 
 	memset(out, 0, sizeof(*out));
 	r = vmh_file_read(path, VMH_DOMXML_MAX_BYTES, &buf, &len);
+	if (r == -EINVAL) {
+		struct stat st;
+
+		return fail(r, "not a regular file (%s)",
+			    stat(path, &st) < 0 ? "gone" : S_ISDIR(st.st_mode) ? "a directory" :
+			    S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" :
+			    "a device");
+	}
+	if (r == -EFBIG)
+		return fail(r, "larger than the %u KiB a domain XML may have", VMH_DOMXML_MAX_BYTES >> 10);
 	if (r < 0)
-		return r;
+		return fail(r, "%s", strerror(-r));
 	r = vmh_domxml_parse(buf, len, out);
 	free(buf);
 	return r;

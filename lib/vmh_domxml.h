@@ -10,7 +10,9 @@
 
 #include <stddef.h>
 
-#define VMH_DOMXML_MAX_BYTES (4u << 20)	/* larger is rejected, not read */
+/* larger is rejected, not read: the registry holds each VM's definition
+ * and takes at most VMH_REG_XML_MAX (1 MiB) */
+#define VMH_DOMXML_MAX_BYTES (1u << 20)
 
 struct vmh_domxml {
 	char *xml;		/* the file's text, as given to libvirt */
@@ -21,10 +23,14 @@ struct vmh_domxml {
 	unsigned long long memory_kib;	/* <memory>, 0 if absent */
 };
 
-/* 0; -ENOENT/-EACCES/... reading; -EFBIG too large; -EINVAL not a domain
- * XML or no usable <name>. */
+/* 0; -ENOENT/-EACCES/... reading; -EFBIG too large; -EINVAL not a regular
+ * file, not well-formed, not a domain XML or no usable <name>. */
 int vmh_domxml_load(const char *path, struct vmh_domxml *out);
 int vmh_domxml_parse(const char *xml, size_t len, struct vmh_domxml *out);
+/* What was wrong with the last file or text that failed to load or parse,
+ * for an operator: "not well-formed XML (line 3: ...)", "the <name> holds
+ * a '/'", ... (a static buffer, valid until the next load or parse). */
+const char *vmh_domxml_error(void);
 void vmh_domxml_free(struct vmh_domxml *d);
 
 #endif

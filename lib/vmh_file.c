@@ -14,7 +14,10 @@ int vmh_file_read(const char *path, size_t max, char **out, size_t *len)
 	size_t got = 0;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put where a file belongs must not block the
+	 * open (until a writer comes: past any op timeout); it is refused
+	 * below as not a regular file. Reads of a regular file ignore it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {

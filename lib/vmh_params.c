@@ -367,6 +367,9 @@ static void check_values(struct vmh_params *p, struct vmh_params_errors *errs)
 	check_registry(p, errs);
 	if (p->migrateuri && strstr(p->migrateuri, "://") == NULL && strncmp(p->migrateuri, "tcp:", 4) != 0)
 		add_error(errs, "migrateuri", "'%s' is not a URI (e.g. tcp://%%n-mig:49152)", p->migrateuri);
+	/* libvirt's URIs all have a scheme ("qemu:///system", "test:///default") */
+	if (p->hypervisor && strstr(p->hypervisor, ":/") == NULL)
+		add_error(errs, "hypervisor", "'%s' is not a libvirt URI (e.g. qemu:///system)", p->hypervisor);
 	if (p->remoteuri && strstr(p->remoteuri, "://") == NULL)
 		add_error(errs, "remoteuri", "'%s' is not a libvirt URI (e.g. qemu+tcp://%%n/system)", p->remoteuri);
 	if (p->monitor_scripts) {

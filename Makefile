@@ -41,18 +41,23 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wpointer-arith -Wundef -Wvla
 HARDEN_CFLAGS := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
 HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
+# where the programs of a sanitized build report (lib/vmh_sanopts.c)
+SAN_LOG_DIR ?= /var/tmp/vmhandoff-san
 ifneq ($(SANITIZE),)
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 HARDEN_CFLAGS := -fPIE
+SAN_DEFS := -DVMH_SAN_LOG_DIR='"$(SAN_LOG_DIR)"'
 endif
 
 VMH_CFLAGS := -std=c11 -D_GNU_SOURCE -DLIBCIB_SONAME='"$(LIBCIB_SONAME)"' -pthread -Ilib $(WARN) $(HARDEN_CFLAGS) \
-	$(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP
+	$(SAN_FLAGS) $(SAN_DEFS) $(PKG_CFLAGS) -MMD -MP
 VMH_LDFLAGS := -pthread $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 B := build$(if $(SANITIZE),-san)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+# a sanitized program links its report defaults itself (lib/vmh_sanopts.c)
+SAN_OPTS_OBJ := $(if $(SANITIZE),$(B)/lib/vmh_sanopts.o)
 LIBVMH := $(B)/libvmhandoff.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(B)/%.o) $(B)/agent/ra_metadata.o
@@ -96,7 +101,7 @@ $(LIBVMH): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(RA_BIN): $(AGENT_OBJS) $(LIBVMH)
-	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIBVMH) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(SAN_OPTS_OBJ) $(LIBVMH) $(PKG_LIBS)
 
 # the full agent's installed path, compiled into the front; the stamp
 # changes only when the path does (so `make install PREFIX=...` rebuilds
@@ -110,14 +115,16 @@ $(B)/agent/front/ra_path.stamp: FORCE
 $(FRONT_OBJS): $(B)/agent/front/ra_path.stamp
 $(FRONT_OBJS): VMH_CFLAGS += -DVMH_RA_FULL_PATH='"$(RA_FULL_PATH)"'
 
-$(FRONT_BIN): $(FRONT_OBJS) $(FRONT_LIB_OBJS)
-	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJS) $(FRONT_LIB_OBJS)
+$(FRONT_BIN): $(FRONT_OBJS) $(FRONT_LIB_OBJS) $(SAN_OPTS_OBJ)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJS) $(FRONT_LIB_OBJS) \
+		$(SAN_OPTS_OBJ)
 
 $(HELPER_BIN): $(HELPER_OBJS) $(LIBVMH)
-	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(LIBVMH) $(PKG_LIBS) $(HELPER_LIBS)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(HELPER_OBJS) $(SAN_OPTS_OBJ) $(LIBVMH) $(PKG_LIBS) \
+		$(HELPER_LIBS)
 
 $(CLI_BIN): $(CLI_OBJS) $(LIBVMH)
-	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIBVMH) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(VMH_LDFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(SAN_OPTS_OBJ) $(LIBVMH) $(PKG_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBVMH)
 	@mkdir -p $(@D)
@@ -147,8 +154,10 @@ metadata-check: $(RA_BIN)
 unit-check: $(UNIT_BINS)
 	$(RUN_SUITE) unit tests/run-unit.sh $(UNIT_BINS)
 
+# the agent of this build ($(B)); a sanitized one is judged by its reports too
 agent-check: all
-	$(RUN_SUITE) agent tests/agent/agent-test.sh
+	VMH_AGENT=$(CURDIR)/$(FRONT_BIN) $(if $(SANITIZE),VMH_SAN_LOG_DIR=$(SAN_LOG_DIR)) \
+		$(RUN_SUITE) agent tests/agent/agent-test.sh
 
 check: deps
 	rm -rf $(B)/results
@@ -160,10 +169,12 @@ check: deps
 	-$(RUN_SUITE) fuzz $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) \
 		FUZZ_JOBS=$(CHECK_FUZZ_JOBS)
 	-$(RUN_SUITE) ocf-codes tests/ocf-codes.sh $(RA_BIN)
+	-$(RUN_SUITE) hostile tests/hostile.sh $(RA_BIN) $(HELPER_BIN) $(CLI_BIN)
 	-$(RUN_SUITE) tools-selftest sh -c 'cluster-tests/tools/selftest.sh $(TOOLS_OUT)'
 	-$(RUN_SUITE) canary-selftest cluster-tests/canary/selftest.sh
 	-$(RUN_SUITE) lab-selftest cluster-tests/lab/selftest.sh
 	-$(MAKE) agent-check
+	-$(RUN_SUITE) san-cluster $(MAKE) --no-print-directory san-cluster
 	-$(RUN_SUITE) deb tests/deb-check.sh
 	-$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
 	tests/summarize $(B)/results

@@ -12,7 +12,8 @@
 # ocf:heartbeat:VirtualDomain, for comparison (results in
 # build/cluster-check-heartbeat). --keep leaves the lab up at the end
 # (cluster-tests/lab/labctl with LAB_ID=... to look around; labctl down).
-# Environment: CLUSTER_CHECK_LAB_ID (default 3), CT_RECIPE (1, default:
+# Environment: CLUSTER_CHECK_LAB_ID (default 3), CLUSTER_CHECK_OUT (the
+# results directory, default as above), CT_RECIPE (1, default:
 # the RECIPES.md settings on every VM; 0: plain resources), CT_VERBOSE
 # (1, default: progress as "# ..." lines on stderr).
 set -u
@@ -43,6 +44,7 @@ export CT_AGENT
 
 out=$CT_REPO/build/cluster-check
 [ "$CT_AGENT" = heartbeat ] && out=$CT_REPO/build/cluster-check-heartbeat
+out=${CLUSTER_CHECK_OUT:-$out}
 for f in "$CT_COLLECT" "$CT_LVWATCH" "$CT_REPO/build/canary/canary.elf" "$CT_REPO/build/agent/vmhandoff-ra"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "not ok 1 - setup: $f is missing (make all)"; exit 1; }
 done

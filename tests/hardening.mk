@@ -20,6 +20,12 @@
 #                         inputs found so far (build/fuzz/work/), per target
 #   make san-unit         the unit tests built with SANITIZE=address,undefined
 #                         (into build-san/) and run; a sanitizer report fails
+#   make san-cluster [SAN_CLUSTER_SCENARIOS=s6]
+#                         the agent, vmhandoffd and the CLI built so, run by
+#                         a real 3-host cluster through those scenarios
+#                         (tests/san-cluster.sh); a report fails it
+#   make agent-check SANITIZE=address,undefined
+#                         the agent tests with the sanitized agent
 #
 # Tools (Debian 12): cppcheck, clang, clang-tidy, libclang-rt-dev (libFuzzer),
 # llvm (llvm-cov, for fuzz-coverage only): packaging/install-deps.sh.
@@ -29,7 +35,7 @@
 hardening_saved_default_goal := $(.DEFAULT_GOAL)
 
 .PHONY: lint lint-cppcheck lint-gcc lint-tidy fuzz fuzz-build fuzz-replay fuzz-seeds \
-	fuzz-coverage san-unit san-unit-run
+	fuzz-coverage san-unit san-unit-run san-cluster san-programs
 
 # ---- lint ---------------------------------------------------------------
 
@@ -231,5 +237,17 @@ san-unit-run: $(UNIT_BINS)
 		echo "# sanitizer report $$f:"; head -40 "$$f" | sed 's/^/#   /'; \
 		echo "not ok 0 - sanitizer report in $$f"; done; \
 	exit $$rc
+
+# ---- one cluster scenario with sanitized programs ----------------------
+
+# The lab takes the sanitized programs (build-san/) in place of build/'s;
+# it still needs build/'s canary and observers (all).
+SAN_CLUSTER_SCENARIOS ?= s6
+
+san-programs: $(RA_BIN) $(FRONT_BIN) $(HELPER_BIN) $(CLI_BIN)
+
+san-cluster: all
+	@$(MAKE) --no-print-directory -s -j2 SANITIZE=$(SAN_UNIT_SANITIZE) san-programs
+	tests/san-cluster.sh build-san $(SAN_LOG_DIR) $(SAN_CLUSTER_SCENARIOS)
 
 .DEFAULT_GOAL := $(hardening_saved_default_goal)

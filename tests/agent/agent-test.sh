@@ -22,6 +22,12 @@ repo=$(cd "$here/../.." && pwd)
 . "$repo/cluster-tests/lab/lab.sh"
 
 RA=/usr/lib/ocf/resource.d/vmhandoff/VirtualDomain
+# A sanitized build (make agent-check SANITIZE=...: VMH_AGENT is its front,
+# VMH_SAN_LOG_DIR where its programs report) is judged by its reports too.
+san_dir=${VMH_SAN_LOG_DIR:-}
+# shellcheck source=../san-reports.sh
+. "$repo/tests/san-reports.sh"
+[ -z "$san_dir" ] || san_reports_reset "$san_dir" || { echo "not ok 1 - $san_dir"; exit 1; }
 work=$(mktemp -d /var/tmp/vmh-agent-test.XXXXXX)
 n=0 failed=0
 cleanup() {
@@ -67,7 +73,9 @@ ra() {
 		OCF_RESKEY_autoset_utilization_cpu=false OCF_RESKEY_autoset_utilization_hv_memory=false \
 		OCF_RESKEY_autoset_utilization_host_memory=false \
 		"$@" "$RA" "$action" >"$work/last.log" 2>&1
-	echo $?
+	local rc=$?
+	cat "$work/last.log" >>"$work/all.log"
+	echo $rc
 }
 show_log() { sed 's/^/#   /' "$work/last.log"; }
 
@@ -208,5 +216,9 @@ check "monitor after stop" 7 "$(ra node1 monitor)"
 check "probe with the config missing and nothing running" 7 \
 	"$(ra node1 monitor OCF_RESKEY_CRM_meta_interval=0 OCF_RESOURCE_INSTANCE=other OCF_RESKEY_config=$work/missing.xml)"
 
+if [ -n "$san_dir" ]; then
+	echo "# sanitized agent: $(readlink -f "$LAB_AGENT")"
+	san_reports_check "$san_dir" "the agent over this run" "$work/all.log"
+fi
 echo "1..$n"
 [ "$failed" -eq 0 ]

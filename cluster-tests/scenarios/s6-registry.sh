@@ -11,8 +11,13 @@
 # - enforcement: a copy of a managed VM started behind pacemaker's back
 #   (libvirt directly) on a node that does not own it is paused at once;
 # - a restart of vmhandoffd keeps the registry (state file + sync) and
-#   leaves the guest running.
-SC_TITLE="the owner registry: claim, handoff, refusal, enforcement, restart"
+#   leaves the guest running;
+# - files and permissions: state dir 0700 root, nothing in it readable by
+#   others, socket 0660 root:haclient in a 0750 root:haclient directory,
+#   nothing world-writable; a user outside haclient cannot connect, and
+#   even with the file permission bypassed (CAP_DAC_OVERRIDE) is refused
+#   by its credentials; hacluster (in haclient) is served.
+SC_TITLE="the owner registry: claim, handoff, refusal, enforcement, restart, permissions"
 
 sc_skip() {
     [ "$CT_AGENT" = vmhandoff ] || echo "the registry is vmhandoff's (agent $CT_AGENT)"
@@ -33,6 +38,8 @@ sc_main() {
         ct_fail "vmhandoffd on every host: joined, registry quorate, 3 members, addresses published" "$out"
         bad=$((bad + 1))
     fi
+
+    _s6_permissions node1 || bad=$((bad + 1))
 
     # --- the owner is pacemaker's node, on every host alike
     ct_vm_ensure vm1 node1 || { ct_fail "vm1 running" "$(ct_rsc_state vm1)"; return 1; }
@@ -139,3 +146,63 @@ sc_main() {
 }
 
 _s6_no_helper() { ! lab_exec "$1" pgrep -x vmhandoffd >/dev/null 2>&1; }
+
+# The daemon's files and who may talk to it, on HOST (the lab runs it with
+# --state-dir $LAB_D/HOST/lib/vmhandoff and the default socket).
+_s6_permissions() {
+    local h=$1 bad=0 sock=/run/vmhandoff/vmhandoffd.sock dir got out rc
+    dir=$LAB_D/$h/lib/vmhandoff
+    got=$(lab_exec "$h" stat -c '%a %U' "$dir")
+    out=$(lab_exec "$h" find "$dir" -mindepth 1 -perm /o=rwx,g=w -printf '%m %p\n')
+    if [ "$got" = "700 root" ] && [ -z "$out" ] && lab_exec "$h" test -s "$dir/registry.state"; then
+        ct_ok "state dir $got, nothing in it open to others"
+    else
+        ct_fail "state dir 0700 root, nothing in it open to others" "$got" "$out" \
+            "$(lab_exec "$h" ls -la "$dir")"
+        bad=$((bad + 1))
+    fi
+    got="$(lab_exec "$h" stat -c '%a %U:%G %F' "$sock"); $(lab_exec "$h" stat -c '%a %U:%G' "${sock%/*}")"
+    if [ "$got" = "660 root:haclient socket; 750 root:haclient" ]; then
+        ct_ok "socket 0660 root:haclient in a 0750 root:haclient directory"
+    else
+        ct_fail "socket 0660 root:haclient in a 0750 root:haclient directory" "$got"
+        bad=$((bad + 1))
+    fi
+    out=$(lab_exec "$h" find "$dir" "${sock%/*}" /usr/sbin/vmhandoffd /usr/sbin/vmhandoff \
+        -perm -o=w ! -type l -printf '%m %p\n' 2>&1)
+    if [ -z "$out" ]; then
+        ct_ok "nothing world-writable (state dir, socket dir, programs)"
+    else
+        ct_fail "nothing world-writable" "$out"
+        bad=$((bad + 1))
+    fi
+    # nobody: the socket's mode stops it
+    out=$(lab_exec "$h" setpriv --reuid=nobody --regid=nogroup --clear-groups vmhandoff status 2>&1)
+    rc=$?
+    if [ $rc != 0 ] && grep -qi 'permission denied' <<<"$out"; then
+        ct_ok "a user outside haclient cannot connect (exit $rc: $(head -1 <<<"$out"))"
+    else
+        ct_fail "a user outside haclient cannot connect" "exit $rc" "$(head -3 <<<"$out")"
+        bad=$((bad + 1))
+    fi
+    # nobody with the file permission bypassed: the daemon's credential check
+    out=$(lab_exec "$h" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        --inh-caps=+dac_override --ambient-caps=+dac_override vmhandoff status 2>&1)
+    rc=$?
+    if [ $rc != 0 ] && grep -q 'root or haclient only' <<<"$out"; then
+        ct_ok "a user outside haclient past the socket's mode is refused by its credentials (exit $rc)"
+    else
+        ct_fail "a user outside haclient past the socket's mode is refused by its credentials" \
+            "exit $rc" "$(head -3 <<<"$out")"
+        bad=$((bad + 1))
+    fi
+    out=$(lab_exec "$h" setpriv --reuid=hacluster --regid=haclient --init-groups vmhandoff status 2>&1)
+    rc=$?
+    if [ $rc = 0 ] && grep -q "$h" <<<"$out"; then
+        ct_ok "hacluster (haclient) is served"
+    else
+        ct_fail "hacluster (haclient) is served" "exit $rc" "$(head -3 <<<"$out")"
+        bad=$((bad + 1))
+    fi
+    [ $bad = 0 ]
+}

@@ -209,7 +209,7 @@ static void handle_request(struct hd *hd, struct hd_client *c, const uint8_t *bu
 	if (!c->allowed) {
 		vmh_log(VMH_LOG_WARNING, "refused a request from pid %d: not root and not in %s",
 			(int)c->pid, HD_CLIENT_GROUP);
-		reply_status(hd, c, req.type, VMH_IPC_E_PERM, "permission denied: root or haclient only");
+		reply_status(hd, c, req.type, VMH_IPC_E_PERM, "root or haclient only");
 	} else if (req.type == VMH_IPC_STATUS) {
 		struct vmh_ipc_reply rep = { .type = VMH_IPC_STATUS | VMH_IPC_REPLY };
 

@@ -46,9 +46,19 @@ _s11_running_once() { # VM -> host if it runs on exactly one host
     [ $n = 1 ] && echo "$where"
 }
 
+# _s11_bystanders VM HOST -> "--allow-reboot V" for every other VM on HOST
+# (lost with it: a boot elsewhere is all they can get)
+_s11_bystanders() {
+    local v
+    for v in $(ct_vms); do
+        [ "$v" != "$1" ] && [ "$(ct_where "$v")" = "$2" ] && printf -- '--allow-reboot %s ' "$v"
+    done
+    echo
+}
+
 # _s11_case a|b
 _s11_case() {
-    local c=$1 vm=vmw s d lost t ok=1 where
+    local c=$1 vm=vmw s d lost t ok=1 where allow=()
     s=$(ct_where "$vm")
     for d in $CT_HOSTS; do [ "$d" != "$s" ] && break; done
     t=$(ct_now_ns)
@@ -79,6 +89,7 @@ _s11_case() {
             return 1
         fi
         lost=$s
+        read -ra allow <<<"$(_s11_bystanders "$vm" "$lost")"
         lab_poweroff "$s" >>"$CT_OUT/run.log" 2>&1
         _s11_helper_cont "$d"
         ct_log "a) $s powered off with the complete copy paused on $d, uncommitted; $d's vmhandoffd continued"
@@ -92,10 +103,15 @@ _s11_case() {
         fi
         ct_poll 10 0.1 "source copy gone" ct_dom_is "$s" "$vm" ""
         lost=$d
+        read -ra allow <<<"$(_s11_bystanders "$vm" "$lost")"
         ct_log "b) committed to $d, source copy $(ct_dom_state "$s" "$vm" || true)gone, $d still paused: powering $d off"
         lab_poweroff "$d" >>"$CT_OUT/run.log" 2>&1
     fi
     lab_unshape "$s" mig >>"$CT_OUT/run.log" 2>&1
+    # the move is over either way: left in place, its constraint would
+    # send the VM back to the lost host as soon as that is up again
+    ct_crm crm_resource --clear -r "$vm" >>"$CT_OUT/run.log" 2>&1
+    [ ${#allow[@]} = 0 ] || ct_log "$c) also on $lost, so rebooted with it:${allow[*]//--allow-reboot/}"
     if ct_poll 240 0.5 "$lost fenced" ct_fenced_since "$lost" "$t"; then
         ct_ok "$c) $lost fenced by the cluster"
     else
@@ -110,14 +126,13 @@ _s11_case() {
             "$(ct_helper_log_tail "$d" 0 "$vm")"
         ok=0
     fi
-    ct_crm crm_resource --clear -r "$vm" >>"$CT_OUT/run.log" 2>&1
     ct_poll 240 0.5 "$lost back online" ct_nodes_online
     ct_settle 60
     # a) pacemaker recovers the dangling migration by stopping the
     # target's copy (the complete, paused one) and starting the VM again:
     # a boot from disk at either end
     ct_inv_check "$c) $([ "$c" = a ] && echo source || echo destination) lost in the commit window: never two copies, one boot from disk" \
-        "s11-$c" "$t" --allow-reboot "$vm" || ok=0
+        "s11-$c" "$t" --allow-reboot "$vm" "${allow[@]}" || ok=0
     [ $ok = 1 ]
 }
 

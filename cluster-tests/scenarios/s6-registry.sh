@@ -81,6 +81,23 @@ sc_main() {
     ct_settle 30
     ct_inv_check "handoff: one copy at any instant, no reboot" s6-move "$t"
 
+    # --- a migration parameter changed on the running VM: reloaded, the
+    # guest untouched (reloadable="1": pacemaker runs reload-agent)
+    t=$(ct_now_ns)
+    ct_crm crm_resource -r vm1 --set-parameter migration_downtime -v 300 >>"$CT_OUT/run.log" 2>&1
+    ct_settle 30
+    if ct_started_healthy vm1 && [ "$(ct_where vm1)" = "$to" ] &&
+        lab_exec "$to" grep -q 'vm1_reload-agent_0' /var/log/pacemaker/pacemaker.log; then
+        ct_ok "migration_downtime changed on the running vm1: pacemaker ran reload-agent on $to"
+    else
+        ct_fail "migration_downtime changed on the running vm1: pacemaker runs reload-agent" \
+            "$(ct_rsc_state vm1)" "$(lab_exec "$to" grep 'vm1_' /var/log/pacemaker/pacemaker.log | tail -3)"
+        bad=$((bad + 1))
+    fi
+    ct_inv_check "the reload: vm1 neither stopped nor rebooted" s6-reload "$t" || bad=$((bad + 1))
+    ct_crm crm_resource -r vm1 --delete-parameter migration_downtime >>"$CT_OUT/run.log" 2>&1
+    ct_settle 30
+
     # --- a start on another host while it runs: refused, no second copy
     for other in $CT_HOSTS; do [ "$other" != "$to" ] && break; done
     t=$(ct_now_ns)

@@ -16,6 +16,12 @@ packages=(
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
 	qemu-system-x86 corosync pacemaker pacemaker-cli-utils crmsh
 	iproute2 psmisc util-linux procps python3
+	# cluster-tests/doc-recipes.sh: README.md's pcs recipe, run as written
+	pcs
+	# cluster-tests/scenarios/s13-tls.sh: certificates (certtool), the
+	# capture on the migration link (dumpcap, tshark; wireshark-common asks
+	# a debconf question: answered by DEBIAN_FRONTEND=noninteractive below)
+	gnutls-bin tshark
 	# make lint, make fuzz (libFuzzer is in libclang-rt-dev; llvm-cov for
 	# make fuzz-coverage only)
 	cppcheck clang clang-tidy libclang-rt-dev llvm

@@ -3,7 +3,8 @@
 # two local QEMU processes and checks what two collectors (hosts A and B)
 # logged: boot line, ticks, `last` on A, `first` = last + 1 on B (A logs
 # seq numbers in decimal, the default, B in hex with --hex).
-# A third, TCG-only guest gets a garbage command line and must still tick.
+# A third, TCG-only guest gets a garbage command line (and mark=1, which
+# fills its clamped working set with text markers) and must still tick.
 #
 # Usage: cluster-tests/canary/selftest.sh        (from anywhere; ~10-20 s)
 # Environment:
@@ -189,7 +190,7 @@ want='connect|first 419|seqjump 421 423|gap 423 T 424|boot 0000abcd fake wss=0 t
   want: $want"
 
 # A garbage command line must not kill the guest; wss is clamped.
-qemu_start junk "$work/a" tcg "=== name= tick_ms=x tick_ms=-1 wss_mb=99999999999 a=b==c name=$(printf 'x%.0s' $(seq 1 100)) dirty_mbps=1 ,$(printf '\001\377')"
+qemu_start junk "$work/a" tcg "=== name= tick_ms=x tick_ms=-1 wss_mb=99999999999 a=b==c name=$(printf 'x%.0s' $(seq 1 100)) dirty_mbps=1 mark=1 ,$(printf '\001\377')"
 junk_qemu=${pids[-1]}
 
 vm=st1
@@ -247,6 +248,9 @@ kv = dict(x.split("=") for x in b[6:])
 check(kv["wss"] == kv["wss_max"] and int(kv["wss"]) > 0, "junk: wss not clamped: %s" % b)
 check(kv["dirty_mbps"] == "1", "junk: dirty_mbps=1 expected: %s" % b)
 check(kv["tick_ms"] == "2", "junk: tick_ms default expected: %s" % b)
+check(kv.get("mark") == "1", "junk: mark=1 (working set marked) expected: %s" % b)
+check(not [x for x in one("A", vm, "boot")[6:] if x.startswith("mark=")],
+      "%s: boot line says mark without mark=1" % vm)
 check(not [f for f in ev[("A", "junk")] if f[3] in ("msg", "seqjump")], "junk: unexpected events")
 # the migrated guest
 a, bb = ev[("A", vm)], ev[("B", vm)]

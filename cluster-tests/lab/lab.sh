@@ -408,7 +408,7 @@ _lab_host_prepare() { # HOST: state dirs and configs (kept across power cycles)
     mig=$(lab_mig_addr "$h")
     mkdir -p "$hd"/{etc/libvirt/qemu,lib/libvirt,log/libvirt,cache/libvirt} \
         "$hd"/{etc/corosync,lib/corosync,log/corosync,log/pacemaker} \
-        "$hd"/{etc/vmhandoff,lib/vmhandoff} \
+        "$hd"/{etc/vmhandoff,lib/vmhandoff} "$hd"/pki/qemu \
         "$hd"/lib/pacemaker/{cib,pengine,blackbox,cores} || return 1
     chown -R hacluster:haclient "$hd/lib/pacemaker" "$hd/log/pacemaker"
     chmod 750 "$hd"/lib/pacemaker/{cib,pengine,blackbox,cores}
@@ -444,6 +444,11 @@ cgroup_controllers = [ ]
 stdio_handler = "file"
 migration_address = "$mig"
 migration_host = "$mig"
+# migration_tls=true: QEMU's TLS certificates of this host (ca-cert.pem,
+# server-*.pem, client-*.pem), put there by a test (s13-tls.sh); empty, and
+# unused, otherwise (libvirt rejects a configured directory that is missing).
+migrate_tls_x509_cert_dir = "$hd/pki/qemu"
+migrate_tls_x509_verify = 1
 EOF
     echo 'uri_default = "qemu:///system"' >"$hd/etc/libvirt/libvirt.conf"
     cat >"$hd/etc/vmhandoff/vmhandoff.conf" <<EOF

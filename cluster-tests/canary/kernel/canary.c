@@ -3,7 +3,8 @@
  *
  * Boot line on the debugcon port 0xe9:
  *   B <bootid-hex8> <name> wss=<MiB> wss_max=<MiB> tick_ms=<T> dirty_mbps=<D>
- * then one line per tick: the sequence number in lowercase hex, from 0.
+ * (followed by " mark=1" with mark=1, see mark_working_set), then one line
+ * per tick: the sequence number in lowercase hex, from 0.
  *
  * Ticks come from PIT channel 0 (IRQ0); between interrupts the CPU halts.
  * The tick line is written from the interrupt handler, one outb per byte
@@ -181,6 +182,51 @@ static void dirty_pages(uint32_t n)
 	}
 }
 
+/*
+ * mark=1: every page of the working set holds 128 text lines of 32 bytes,
+ * "VMHANDOFF-PLAINTEXT-MARKER-pppp\n" (pppp: the page's number in the set,
+ * 4 hex digits), so that a capture of the migration stream can tell guest
+ * memory sent in the clear from ciphertext (cluster-tests/scenarios/
+ * s13-tls.sh).  The dirtying loop only ever rewrites a page's first word:
+ * the other 127 lines of every page stay intact.  Page 0 is written byte by
+ * byte once; every other page is one rep movsl of page 0 plus 128 4-byte
+ * stores: under kvm_pvm (every guest instruction emulated) 4 MiB take ~1 s
+ * so, ~7.5 s with a plain C loop of 1024 word copies a page (measured).
+ */
+#define MARK_PREFIX "VMHANDOFF-PLAINTEXT-MARKER-"
+#define MARK_LINE 32u	/* prefix (27), page number (4), '\n' */
+
+static void copy_words(void *dst, const void *src, uint32_t n)
+{
+	__asm__ volatile("rep movsl"
+			 : "+D"(dst), "+S"(src), "+c"(n)
+			 :
+			 : "memory");
+}
+
+static void mark_working_set(void)
+{
+	char *first = (char *)ws_base;
+	uint32_t pg, off;
+
+	for (off = 0; off < PAGE_SIZE; off += MARK_LINE) {
+		char *p = put_str(first + off, MARK_PREFIX);
+
+		p[4] = '\n';
+	}
+	for (pg = 0; pg < ws_pages; pg++) {
+		char *page = first + pg * PAGE_SIZE, num[8];
+		uint32_t w;
+
+		if (pg != 0)
+			copy_words(page, first, PAGE_SIZE / 4);
+		put_hex8(num, pg);
+		__builtin_memcpy(&w, num + 4, 4);
+		for (off = sizeof(MARK_PREFIX) - 1; off < PAGE_SIZE; off += MARK_LINE)
+			__builtin_memcpy(page + off, &w, 4);
+	}
+}
+
 static uint32_t make_bootid(void)
 {
 	uint64_t x = x86_rdtsc();
@@ -233,6 +279,8 @@ static void emit_boot_line(const struct canary_config *cfg, uint32_t max_mb)
 	p = put_dec(p, cfg->tick_ms);
 	p = put_str(p, " dirty_mbps=");
 	p = put_dec(p, ws_pages != 0 ? cfg->dirty_mbps : 0);
+	if (cfg->mark && ws_pages != 0)
+		p = put_str(p, " mark=1");
 	*p++ = '\n';
 	x86_debugcon_write(line, (uint32_t)(p - line));
 }
@@ -260,6 +308,8 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	max_mb = setup_working_set(&mb, cfg.wss_mb);
 	emit_boot_line(&cfg, max_mb);
 
+	if (cfg.mark)
+		mark_working_set();
 	dirty_pages(ws_pages); /* the whole working set is non-zero from now */
 	setup_dirty_rate(cfg.dirty_mbps, cfg.tick_ms);
 	start_timer(cfg.tick_ms);

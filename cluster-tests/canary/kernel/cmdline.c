@@ -84,6 +84,9 @@ static void apply(struct canary_config *cfg, const char *w, uint32_t n)
 	} else if (key_is(w, klen, "dirty_mbps")) {
 		if (parse_u32(v, n, &x) == 0)
 			cfg->dirty_mbps = x > CMDLINE_DIRTY_MBPS_MAX ? CMDLINE_DIRTY_MBPS_MAX : x;
+	} else if (key_is(w, klen, "mark")) {
+		if (parse_u32(v, n, &x) == 0)
+			cfg->mark = x != 0;
 	}
 }
 
@@ -99,6 +102,7 @@ void cmdline_parse(const char *s, struct canary_config *cfg)
 	cfg->tick_ms = CMDLINE_TICK_MS_DEFAULT;
 	cfg->wss_mb = 0;
 	cfg->dirty_mbps = 0;
+	cfg->mark = 0;
 
 	while (*s != '\0') {
 		const char *w;

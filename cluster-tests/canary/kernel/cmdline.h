@@ -13,6 +13,7 @@ struct canary_config {
 	uint32_t tick_ms;	/* 1..CMDLINE_TICK_MS_MAX */
 	uint32_t wss_mb;	/* requested; clamped later to the RAM there is */
 	uint32_t dirty_mbps;	/* 0..CMDLINE_DIRTY_MBPS_MAX */
+	uint32_t mark;		/* 1: working set filled with text markers */
 };
 
 #define CMDLINE_TICK_MS_DEFAULT 2
@@ -21,7 +22,7 @@ struct canary_config {
 
 /*
  * Sets defaults, then applies the `key=value` words of s that it knows
- * (name, tick_ms, wss_mb, dirty_mbps).  Unknown keys, words without '=',
+ * (name, tick_ms, wss_mb, dirty_mbps, mark).  Unknown keys, words without '=',
  * non-numeric or empty values are ignored; numbers saturate.
  */
 void cmdline_parse(const char *s, struct canary_config *cfg);

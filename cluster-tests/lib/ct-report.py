@@ -115,8 +115,11 @@ def main():
         """a live migration: the target resumed the migrated copy and the
         guest's ticks went on from the source's last one (the checker's
         "kind" also says restart when the target saw any reboot of the VM in
-        the 30 s around, even an earlier, allowed one)"""
-        return m.get("dst_resume_event") == "RESUMED MIGRATED" and seq_ok(m)
+        the 30 s around, even an earlier, allowed one). vmhandoff's target
+        arrives paused (VIR_MIGRATE_PAUSED) and its vmhandoffd resumes it:
+        RESUMED UNPAUSED, which is a live move too when the ticks went on
+        (a boot restarts them at 0)"""
+        return m.get("dst_resume_event") in ("RESUMED MIGRATED", "RESUMED UNPAUSED") and seq_ok(m)
 
     def kind(m):
         if not m:

@@ -23,7 +23,7 @@
 #                    the majority fences the isolated host;
 #          then what s5-faults expects: a lost host is fenced and back;
 #          while S lives, the migrate_to fails and vmf keeps running on S
-#          (RECIPES.md: on-fail=block, then clear + cleanup, Started on S);
+#          (RECIPES.md: on-fail=block, then clear + refresh, Started on S);
 #          S lost: vmf is started again once elsewhere.
 # After each run: links up and unshaped, ct_reset (hosts on, no standby,
 # no constraints, cleanup, settled), every VM Started; then the checker
@@ -257,17 +257,17 @@ _soak_fault() {
                 "virsh domstate: $st" "$(ct_lv_events vmf "$s" "$t" '^(STOPPED|STARTED)')" "$(ct_rsc_state vmf)"
         fi
     fi
-    # the recipe: links back, no move constraint, cleanup
+    # the recipe: links back, no move constraint, refresh
     lab_link "$tgt" mig up 2>/dev/null
     [ -n "$iso" ] && lab_link "$iso" ring up 2>/dev/null
     for vm in $CT_HOSTS; do lab_unshape "$vm" mig; done
     ct_crm crm_resource --clear -r vmf >>"$CT_OUT/run.log" 2>&1
-    ct_crm crm_resource --cleanup -r vmf >>"$CT_OUT/run.log" 2>&1
+    ct_crm crm_resource --refresh -r vmf >>"$CT_OUT/run.log" 2>&1
     if [ "$lost" != "$s" ]; then
         if ct_poll 90 0.2 "vmf Started on $s" ct_is_started_on vmf "$s"; then
-            ct_ok "fault $kind: after clear + cleanup vmf Started on $s, healthy"
+            ct_ok "fault $kind: after clear + refresh vmf Started on $s, healthy"
         else
-            ct_fail "fault $kind: after clear + cleanup vmf Started on $s, healthy" "$(ct_rsc_state vmf)"
+            ct_fail "fault $kind: after clear + refresh vmf Started on $s, healthy" "$(ct_rsc_state vmf)"
         fi
     fi
     if [ -n "$by" ]; then

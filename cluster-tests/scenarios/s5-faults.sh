@@ -16,7 +16,7 @@
 # The resources carry the settings of cluster-tests/RECIPES.md (CT_RECIPE=1,
 # the default): op migrate_to on-fail=block; after the failure the
 # scenario does what the recipe tells an operator (or vmhandoffd) to do:
-# remove the move constraint and `crm_resource --cleanup` the VM.
+# remove the move constraint and `crm_resource --refresh` the VM.
 SC_TITLE="faults during a migration: link cut, target lost, source lost"
 
 CT_S5_RATE=${CT_S5_RATE:-80mbit}
@@ -117,12 +117,12 @@ _s5_case() {
     ct_crm crm_resource --clear -r vmf >>"$CT_OUT/run.log" 2>&1
     local t_clean
     t_clean=$(ct_now_ns)
-    ct_crm crm_resource --cleanup -r vmf >>"$CT_OUT/run.log" 2>&1
+    ct_crm crm_resource --refresh -r vmf >>"$CT_OUT/run.log" 2>&1
     if [ $c != c ]; then
         if ct_poll 90 0.2 "vmf Started on $s" ct_is_started_on vmf "$s"; then
-            ct_ok "$c) after cleanup: vmf Started on $s, healthy"
+            ct_ok "$c) after refresh: vmf Started on $s, healthy"
         else
-            ct_fail "$c) after cleanup: vmf Started on $s, healthy" "$(ct_rsc_state vmf)"
+            ct_fail "$c) after refresh: vmf Started on $s, healthy" "$(ct_rsc_state vmf)"
             ok=0
         fi
         if ct_poll 30 0.5 "vmf monitored on $s" ct_monitor_since vmf "$s" "$t_clean"; then

@@ -176,6 +176,7 @@ check: deps
 	-$(MAKE) agent-check
 	-$(RUN_SUITE) san-cluster $(MAKE) --no-print-directory san-cluster
 	-$(RUN_SUITE) deb tests/deb-check.sh
+	-$(RUN_SUITE) doc-recipes cluster-tests/doc-recipes.sh
 	-$(RUN_SUITE) cluster cluster-tests/cluster-check.sh
 	tests/summarize $(B)/results
 

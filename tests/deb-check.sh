@@ -17,16 +17,26 @@
 #      /usr or /etc) and runs the programs from there: meta-data,
 #      validate-all, vmhandoffd --help/--version, the packaged configuration;
 #   6. brings up ONE simulated host of lab 5 (cluster-tests/lab) whose
-#      /usr/sbin/vmhandoffd, /usr/sbin/vmhandoff and OCF agent are the
-#      unpacked files (lab.sh's VMH_HELPER, VMH_CLI, VMH_AGENT): vmhandoffd
-#      from the package joins the host's corosync, `vmhandoff status`
-#      reaches it, pacemaker lists and validates ocf:vmhandoff:VirtualDomain,
-#      and systemd-analyze verifies the packaged unit there. The lab is torn
-#      down at the end, on failure and on a signal too (its logs are kept in
-#      its state dir when something failed).
+#      /usr/sbin/vmhandoffd, /usr/sbin/vmhandoff, OCF agent (the front) and
+#      /usr/libexec/vmhandoff (the full agent) are the unpacked files
+#      (lab.sh's VMH_HELPER, VMH_CLI, VMH_AGENT, VMH_RA_FULL_DIR): from here
+#      on the front finds the full agent where the package puts it, by its
+#      compiled-in path, not next to itself. vmhandoffd from the package
+#      joins the host's corosync, `vmhandoff status` reaches it, pacemaker
+#      lists and validates ocf:vmhandoff:VirtualDomain, and systemd-analyze
+#      verifies the packaged unit there;
+#   7. the smoke scenarios of the cluster tests from the installed files:
+#      cluster-tests/cluster-check.sh --only s1,s12 on 3 such hosts of lab 5
+#      (results in build/deb-check/cluster; its TAP lines are this suite's),
+#      while a sampler in the root namespace notes the executable of every
+#      agent, vmhandoffd and vmhandoff process of the lab: every one must be
+#      an unpacked file (a full agent from build/ fails it), and full agents
+#      must have run.
+# Each lab is torn down at the end, on failure and on a signal too (its
+# logs are kept in its state dir when something failed).
 #
-# Needs root for step 6 (skipped otherwise) and the packages of
-# packaging/install-deps.sh. About a minute.
+# Needs root for steps 6 and 7 (skipped otherwise) and the packages of
+# packaging/install-deps.sh. About 4-5 minutes (step 7: 3-4).
 # shellcheck disable=SC2016  # (the bash -c scripts take their arguments as $1...)
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -275,8 +285,12 @@ in_lab() {
     fi
     [ -x "$root/usr/sbin/vmhandoffd" ] || { nok "lab: nothing unpacked"; return 1; }
     local rc t0=$SECONDS
+    # in the hosts the full agent is where the package puts it: the front
+    # must find it there (its compiled-in path), so not next to itself
+    rm -f "$root/usr/lib/ocf/resource.d/vmhandoff/vmhandoff-ra"
     export VMH_AGENT=$root/usr/lib/ocf/resource.d/vmhandoff/VirtualDomain
     export VMH_HELPER=$root/usr/sbin/vmhandoffd VMH_CLI=$root/usr/sbin/vmhandoff
+    export VMH_RA_FULL_DIR=$root/usr/libexec/vmhandoff
     export LAB_DC_DEADTIME=2s LAB_QUIET=1 LAB_HELPER=1
     touch "$work/lab.ours"      # from here on the lab is ours to tear down
     LAB_QUIET=1 lab_up 1 --timeout 90 >"$work/lab-up.log" 2>&1
@@ -293,11 +307,8 @@ in_lab() {
         return 1
     fi
     ok "lab $LAB_ID: one host with corosync, the packaged vmhandoffd and pacemaker ($((SECONDS - t0)) s)"
-    check "the host's /usr/sbin/vmhandoffd, /usr/sbin/vmhandoff and OCF agent are the unpacked files" \
-        lab_exec node1 bash -c 'for p in /usr/sbin/vmhandoffd:"$1" /usr/sbin/vmhandoff:"$2" \
-                /usr/lib/ocf/resource.d/vmhandoff/VirtualDomain:"$3"; do
-            [ "$(readlink -f "${p%%:*}")" = "${p#*:}" ] || { echo "${p%%:*} -> $(readlink -f "${p%%:*}")"; exit 1; }
-            done' _ "$VMH_HELPER" "$VMH_CLI" "$VMH_AGENT"
+    check "the host's /usr/sbin/vmhandoffd, /usr/sbin/vmhandoff, OCF agent and /usr/libexec/vmhandoff/vmhandoff-ra are the unpacked files" \
+        hosts_unpacked node1
     check "the running vmhandoffd is the packaged binary" \
         lab_exec node1 bash -c 'p=$(pgrep -x vmhandoffd) && [ "$(readlink /proc/$p/exe)" = "$1" ] ||
             { echo "pid ${p:-none}: $(readlink /proc/${p:-0}/exe 2>&1)"; exit 1; }' _ "$VMH_HELPER"
@@ -319,6 +330,128 @@ in_lab() {
         skip "systemd-analyze verify of the packaged unit" "no systemd-analyze"
     fi
 }
+hosts_unpacked() { # HOST...: the host's programs are the unpacked files
+    local h
+    for h; do
+        lab_exec "$h" bash -c 'for p in /usr/sbin/vmhandoffd:"$1" /usr/sbin/vmhandoff:"$2" \
+                /usr/lib/ocf/resource.d/vmhandoff/VirtualDomain:"$3" \
+                /usr/libexec/vmhandoff/vmhandoff-ra:"$4"; do
+            [ "$(readlink -f "${p%%:*}")" = "${p#*:}" ] || { echo "${p%%:*} -> $(readlink -f "${p%%:*}")"; exit 1; }
+            done
+            [ ! -e /usr/lib/ocf/resource.d/vmhandoff/vmhandoff-ra ] &&
+                [ ! -e "$(dirname "$3")/vmhandoff-ra" ] || { echo "a full agent next to the front"; exit 1; }' \
+            _ "$VMH_HELPER" "$VMH_CLI" "$VMH_AGENT" "$VMH_RA_FULL_DIR/vmhandoff-ra" || return 1
+    done
+}
+
+# ------------------------------------------------------ the smoke run ---
+# cluster-check.sh --only s1,s12 on 3 hosts of lab 5 that run the unpacked
+# programs (in_lab's VMH_* environment), a sampler noting which executables
+# ran meanwhile
+smoke() {
+    if [ "$(id -u)" != 0 ]; then
+        skip "smoke scenarios s1, s12 on 3 hosts running the packages" "needs root"
+        return 0
+    fi
+    [ -n "${VMH_RA_FULL_DIR-}" ] || { nok "smoke: the packages were not set up in a lab (step 6)"; return 1; }
+    local cout=$work/cluster rc t0=$SECONDS sampler line
+    teardown                    # step 6's one-host lab 5
+    if _lab_exists; then
+        nok "smoke: lab $LAB_ID is free for the smoke run (it is up: LAB_ID=$LAB_ID cluster-tests/lab/labctl down)"
+        return 1
+    fi
+    touch "$work/lab.ours"
+    mkdir -p "$cout"
+    exe_sampler "$work/exe.txt" &
+    sampler=$!
+    CLUSTER_CHECK_OUT=$cout CLUSTER_CHECK_LAB_ID=$LAB_ID CT_VERBOSE=0 \
+        cluster-tests/cluster-check.sh --only s1,s12 --keep >"$work/cluster.log" 2>&1
+    rc=$?
+    kill -TERM "$sampler" 2>/dev/null
+    wait "$sampler"
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) ok "packaged smoke: ${line#ok [0-9]* - }" ;;
+        "not ok "*) nok "packaged smoke: ${line#not ok [0-9]* - }" ;;
+        esac
+    done <"$work/cluster.log"
+    if [ "$rc" = 0 ]; then
+        ok "packaged smoke: cluster-check.sh --only s1,s12 on 3 hosts running the packages passed ($((SECONDS - t0)) s; $cout)"
+    else
+        nok "packaged smoke: cluster-check.sh --only s1,s12 on 3 hosts running the packages exited $rc ($cout)"
+        grep -v '^\(not \)\{0,1\}ok ' "$work/cluster.log" | tail -n 15 | sed 's/^/#   /'
+    fi
+    check "packaged smoke: every host's programs are the unpacked files, no full agent next to the front" \
+        hosts_unpacked node1 node2 node3
+    check "packaged smoke: the running vmhandoffd of every host is the packaged binary" \
+        lab_helpers_packaged
+    # what ran: the full agents (execed by the packaged front through
+    # /usr/libexec/vmhandoff), vmhandoffd, the CLI; never a file of build/
+    sed 's/^/#   ran: /' "$work/exe.txt"
+    check "packaged smoke: every agent, vmhandoffd and vmhandoff process of the lab ran an unpacked file, and full agents ran ($(awk -v ra="$VMH_RA_FULL_DIR/vmhandoff-ra" '$2 == ra {n += $1} END {print n + 0}' "$work/exe.txt") seen)" \
+        exes_packaged "$work/exe.txt"
+    teardown
+}
+lab_helpers_packaged() {
+    local h pid exe
+    for h in node1 node2 node3; do
+        pid=$(lab_exec "$h" pgrep -x vmhandoffd | head -1)
+        exe=$([ -n "$pid" ] && lab_exec "$h" readlink "/proc/$pid/exe")
+        [ "$exe" = "$VMH_HELPER" ] || { echo "$h: vmhandoffd ${pid:-not running}: ${exe:-?}"; return 1; }
+    done
+}
+# exes_packaged FILE: FILE ("COUNT EXE" lines) names only unpacked files,
+# at least one full agent among them
+exes_packaged() {
+    awk -v root="$root/" -v ra="$VMH_RA_FULL_DIR/vmhandoff-ra" '
+        { exe = $2; sub(/ \(deleted\)$/, "", exe) }
+        substr(exe, 1, length(root)) != root { print "not unpacked: " $0; bad = 1 }
+        exe == ra { full += $1 }
+        END { if (!full) print "no full agent (" ra ") seen"; exit bad || !full }' "$1"
+}
+# exe_sampler FILE: until SIGTERM, the executable of every new process of
+# lab $LAB_ID's hosts (network namespaces vmh$LAB_ID-node*) named like an
+# agent (VirtualDomain, vmhandoff-ra), vmhandoffd or vmhandoff, sampled
+# every 20 ms; then "COUNT EXE" lines into FILE. A full agent runs for
+# tens of ms (a probe) to seconds (start, stop, migrate_to): seen. (The
+# front execs the full agent in the same process: its own monitor
+# answers last about a ms, and are rarely seen.)
+exe_sampler() {
+    exec python3 -c '
+import os, signal, sys, time
+out, lab = sys.argv[1], sys.argv[2]
+names = {"VirtualDomain", "vmhandoff-ra", "vmhandoffd", "vmhandoff"}
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+seen, counts = set(), {}
+while not stop:
+    nets = set()
+    for n in range(1, 10):
+        try:
+            nets.add(os.stat("/run/netns/vmh%s-node%d" % (lab, n)).st_ino)
+        except OSError:
+            pass
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            exe = os.readlink("/proc/%s/exe" % p)
+            if os.path.basename(exe.replace(" (deleted)", "")) not in names:
+                continue
+            if os.stat("/proc/%s/ns/net" % p).st_ino not in nets:
+                continue
+        except OSError:
+            continue
+        if (p, exe) not in seen:
+            seen.add((p, exe))
+            counts[exe] = counts.get(exe, 0) + 1
+    time.sleep(0.02)
+with open(out, "w") as f:
+    for exe, n in sorted(counts.items()):
+        f.write("%d %s\n" % (n, exe))
+' "$1" "$LAB_ID"
+}
+
 status_json_ok() {
     lab_exec node1 vmhandoff status --json >"$work/status.json" &&
         python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$work/status.json"
@@ -372,7 +505,7 @@ main() {
             "-rw-r--r--:usr/share/doc/vmhandoffd/copyright"
         control
         file_lists
-        unpacked && in_lab
+        unpacked && in_lab && smoke
     fi
     teardown
     say "deb-check: $n checks in $((SECONDS - t0)) s"

@@ -26,7 +26,9 @@
 # /var/tmp/vmhandoff-lab-$LAB_ID), VMH_AGENT (OCF agent shown in hosts as
 # /usr/lib/ocf/resource.d/vmhandoff/VirtualDomain; default
 # <repo>/build/agent/VirtualDomain, the front, which runs the full agent
-# next to it, vmhandoff-ra), LAB_TIMEOUT (up/poweron bound, 120 s),
+# next to it, vmhandoff-ra), VMH_RA_FULL_DIR (a directory shown in the
+# hosts as /usr/libexec/vmhandoff, where an installed front finds the full
+# agent; default: none), LAB_TIMEOUT (up/poweron bound, 120 s),
 # LAB_TOKEN (corosync totem token in ms; default: corosync's),
 # LAB_DC_DEADTIME (e.g. 2s: seeded in the initial CIB; default: none, i.e.
 # pacemaker's 20 s before the first DC election), LAB_LIBVIRT_LOG (libvirtd
@@ -379,6 +381,15 @@ exec $LAB_PY -I '$LAB_LIB_DIR/fence_labhost' "\$@"
 EOF
     chmod 755 "$LAB_D/overlay/sbin/fence_labhost"
     ln -sfn "$(realpath -m "$LAB_AGENT")" "$LAB_D/overlay/ocf/vmhandoff/VirtualDomain"
+    # VMH_RA_FULL_DIR (e.g. a package's unpacked .../usr/libexec/vmhandoff):
+    # the hosts' /usr/libexec/vmhandoff, where an installed front finds the
+    # full agent (its compiled-in path); mounted by _lab_host_boot
+    if [ -n "${VMH_RA_FULL_DIR-}" ]; then
+        [ -x "$VMH_RA_FULL_DIR/vmhandoff-ra" ] ||
+            _lab_err "no $VMH_RA_FULL_DIR/vmhandoff-ra (VMH_RA_FULL_DIR)" || return 1
+        mkdir -p "$LAB_D/overlay/libexec"
+        ln -sfn "$(realpath -m "$VMH_RA_FULL_DIR")" "$LAB_D/overlay/libexec/vmhandoff"
+    fi
     # vmhandoffd and the CLI, as a package installs them
     if [ "$cluster" = 1 ] && [ "${LAB_HELPER:-1}" = 1 ]; then
         [ -x "$LAB_HELPER_BIN" ] && [ -x "$LAB_CLI_BIN" ] ||
@@ -579,6 +590,14 @@ _lab_host_boot() {
         _lab_init_settled "$h" || return 1
     [ -e "$hd/init.ready" ] ||
         { _lab_err "init of $h failed (see $hd/log/init.log)"; return 1; }
+    # VMH_RA_FULL_DIR (see _lab_write_common): a read-only overlay over the
+    # real /usr/libexec in this host's mount namespace only (as lab-init's
+    # over /usr/sbin), before any daemon of the host starts
+    if [ -L "$LAB_D/overlay/libexec/vmhandoff" ]; then
+        nsenter -t "$pid" -m -- mount -t overlay "overlay-$h-libexec" \
+            -o "lowerdir=$LAB_D/overlay/libexec:/usr/libexec" /usr/libexec ||
+            { _lab_err "could not mount /usr/libexec/vmhandoff in $h"; return 1; }
+    fi
     ip=$(lab_ring_addr "$h")
     _lab_log "$h up: init pid $pid, ring $ip, mig $(lab_mig_addr "$h")"
 }

@@ -145,6 +145,12 @@ int cli_move_run(const char *socket_path, const struct cli_move_opts *o, FILE *o
 	char *move[] = { "crm_resource", "--move", "--resource", (char *)o->resource,
 			 "--node", (char *)o->node, NULL };
 	char *clear[] = { "crm_resource", "--clear", "--resource", (char *)o->resource, NULL };
+	char settle_timeout[32];
+	char *settle[] = { "crm_resource", "--wait", "--timeout", settle_timeout, NULL };
+	/* clearing the constraint before pacemaker is done with the move
+	 * would let it plan the VM back (a restart the registry refuses, and
+	 * a failed start): --clear-after waits, always */
+	bool wait = o->wait || o->clear_after;
 	bool tty = isatty(fileno(out)), moved = false;
 	struct vmh_ipc_reply rep;
 	struct cli_status st;
@@ -172,7 +178,7 @@ int cli_move_run(const char *socket_path, const struct cli_move_opts *o, FILE *o
 		fprintf(err, "vmhandoff: crm_resource --move of %s to %s failed\n", o->resource, o->node);
 		return CLI_EXIT_DAEMON;
 	}
-	if (!o->wait)
+	if (!wait)
 		goto done;
 	rc = CLI_EXIT_DAEMON;
 	for (;;) {
@@ -213,12 +219,27 @@ int cli_move_run(const char *socket_path, const struct cli_move_opts *o, FILE *o
 		break;
 	}
 done:
-	if (o->clear_after && run_tool(clear, err) != 0) {
-		fprintf(err, "vmhandoff: crm_resource --clear of %s failed\n", o->resource);
-		rc = rc ? rc : CLI_EXIT_DAEMON;
+	if (o->clear_after && rc == CLI_EXIT_OK) {
+		/* the registry has it on the target; pacemaker's migrate_from
+		 * (and the transition) may still run: let them end first */
+		int64_t left_s = (deadline - vmh_now_ms()) / 1000;
+
+		snprintf(settle_timeout, sizeof(settle_timeout), "%llds",
+			 (long long)(left_s > 5 ? left_s : 5));
+		if (run_tool(settle, err) != 0) {
+			fprintf(err, "vmhandoff: pacemaker did not settle within %s: the move constraint of %s is left in place (crm_resource --clear --resource %s)\n",
+				settle_timeout, o->resource, o->resource);
+			rc = CLI_EXIT_DAEMON;
+		} else if (run_tool(clear, err) != 0) {
+			fprintf(err, "vmhandoff: crm_resource --clear of %s failed\n", o->resource);
+			rc = CLI_EXIT_DAEMON;
+		}
+	} else if (o->clear_after) {
+		fprintf(err, "vmhandoff: the move did not complete: the move constraint of %s is left in place (crm_resource --clear --resource %s)\n",
+			o->resource, o->resource);
 	}
 	fflush(out);
-	return o->wait ? rc : CLI_EXIT_OK;
+	return wait ? rc : CLI_EXIT_OK;
 }
 
 /* VMs the registry has on node (running there, or migrating from or to it). */

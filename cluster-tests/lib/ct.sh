@@ -323,6 +323,9 @@ ct_begin() {
         CT_LOCK_FD=
         return 1
     fi
+    # observer logs an earlier run kept (lab_down --keep-logs keeps *.log)
+    # would be read as this run's: a guest "rebooted" an hour ago
+    rm -rf "${CT_OBS:?}"
     trap 'ct_teardown; exit 130' INT TERM HUP
     trap 'ct_teardown' EXIT
 }

@@ -10,6 +10,8 @@
  *   status_text.c  the view as text for people
  *   status_json.c  the view as one JSON object for scripts
  *   config.c       the config command: the registry's domain XML of a VM
+ *   history.c      the history command: the migrations of a VM this node's
+ *                  vmhandoffd has seen, as text or JSON
  *   move.c         move, drain, undrain: pacemaker's tools make the change,
  *                  the registry shows how it goes
  *
@@ -75,6 +77,11 @@ double cli_progress_percent(const struct vmh_ipc_progress *p);
 /* Printers: 0, or -1 if writing failed. */
 int cli_status_text(FILE *f, const struct cli_status *st);
 int cli_status_json(FILE *f, const struct cli_status *st);
+/* Shared by the printers: "512 B", "4.0 KiB"; a JSON string (escaped),
+ * and the same or null for NULL or "". */
+void cli_text_bytes(char *buf, size_t size, uint64_t v);
+void cli_json_str(FILE *f, const char *s);
+void cli_json_str_or_null(FILE *f, const char *s);
 
 /* One request to the daemon at socket_path (NULL: the default):
  * CLI_EXIT_OK with *rep filled (check rep->status), or
@@ -83,6 +90,8 @@ int cli_call(const char *socket_path, const struct vmh_ipc_req *req, struct vmh_
 	     FILE *err);
 /* "vmhandoff: vmhandoffd answered: <status> (<reason>): <message>" */
 void cli_report_status(FILE *err, const struct vmh_ipc_reply *rep);
+/* Why vmh_ipc_call(path) returned r < 0, with what to check. */
+void cli_report_call_error(FILE *err, const char *path, int r);
 
 /* The status command against the daemon at socket_path; messages for
  * people go to err. Returns the exit code. */
@@ -104,5 +113,15 @@ int cli_drain_run(const char *socket_path, const char *node, bool drain, bool wa
 /* config VM [--push FILE]. Returns the exit code. */
 int cli_config_run(const char *socket_path, const char *vm, const char *push_file, FILE *out,
 		   FILE *err);
+
+/* history VM [--json]: a HISTORY request, printed. Returns the exit code. */
+int cli_history_run(const char *socket_path, const char *vm, bool json, FILE *out, FILE *err);
+/* The printers of a HISTORY reply (OK) about vm: 0, or -1 if writing
+ * failed. */
+int cli_history_text(FILE *f, const char *vm, const struct vmh_ipc_reply *rep);
+int cli_history_json(FILE *f, const char *vm, const struct vmh_ipc_reply *rep);
+/* The activation gap of an entry: libvirt's downtime plus the
+ * destination's resume delay; false when either is unknown. */
+bool cli_history_gap(const struct vmh_hist_entry *e, double *gap_ms);
 
 #endif

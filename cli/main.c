@@ -3,6 +3,7 @@
  * vmhandoff: global options before the command, the command's own after:
  *   vmhandoff [-s|--socket PATH] status [--json]
  *   vmhandoff [-s|--socket PATH] config VM [--push FILE]
+ *   vmhandoff [-s|--socket PATH] history VM [--json]
  *   vmhandoff [-s|--socket PATH] move VM NODE [--wait] [--timeout S] [--clear-after]
  *                                             [--resource RSC]
  *   vmhandoff [-s|--socket PATH] drain NODE [--wait] [--timeout S] | undrain NODE
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vmhandoff [-s|--socket PATH] status [--json]\n"
 		"       vmhandoff [-s|--socket PATH] config VM [--push FILE]\n"
+		"       vmhandoff [-s|--socket PATH] history VM [--json]\n"
 		"       vmhandoff [-s|--socket PATH] move VM NODE [--wait] [--timeout S]\n"
 		"                 [--clear-after] [--resource RSC]\n"
 		"       vmhandoff [-s|--socket PATH] drain NODE [--wait] [--timeout S]\n"
@@ -42,10 +44,15 @@ static void usage(FILE *f)
 		"  config VM --push FILE\n"
 		"                     makes FILE the registry's domain XML of VM (on the\n"
 		"                     owner while it runs, on any node while it is stopped)\n"
+		"  history VM [--json]\n"
+		"                     the migrations of VM this node's vmhandoffd has seen:\n"
+		"                     when, from, to, duration, activation gap, bytes,\n"
+		"                     outcome; one line each, or one JSON object\n"
 		"  move VM NODE       crm_resource --move of VM's resource (RSC, default VM)\n"
 		"                     to NODE; --wait follows the handoff in the registry\n"
 		"                     until VM runs on NODE (--timeout, default 300 s);\n"
-		"                     --clear-after removes the move constraint after\n"
+		"                     --clear-after removes the move constraint once\n"
+		"                     pacemaker has settled (implies --wait)\n"
 		"  drain NODE         crm_standby NODE on; --wait shows every VM leaving\n"
 		"                     until none is on NODE (--timeout, default 600 s)\n"
 		"  undrain NODE       crm_standby NODE off\n"
@@ -108,6 +115,33 @@ static int cmd_config(const char *socket_path, int argc, char **argv)
 		return usage_error();
 	}
 	return cli_config_run(socket_path, vm, file, stdout, stderr);
+}
+
+/* history VM [--json] */
+static int cmd_history(const char *socket_path, int argc, char **argv)
+{
+	const char *vm = NULL;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		} else if (argv[i][0] == '-' || vm) {
+			fprintf(stderr, "vmhandoff: history: %s '%s'\n",
+				argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
+			return usage_error();
+		} else {
+			vm = argv[i];
+		}
+	}
+	if (!vm) {
+		fprintf(stderr, "vmhandoff: history: which VM?\n");
+		return usage_error();
+	}
+	return cli_history_run(socket_path, vm, json, stdout, stderr);
 }
 
 /* "--timeout S": 1..86400 seconds into *out; false after saying why. */
@@ -245,6 +279,8 @@ int main(int argc, char **argv)
 		return cmd_status(socket_path, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "config") == 0)
 		return cmd_config(socket_path, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "history") == 0)
+		return cmd_history(socket_path, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "move") == 0)
 		return cmd_move(socket_path, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "drain") == 0 || strcmp(argv[optind], "undrain") == 0)

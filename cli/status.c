@@ -148,7 +148,7 @@ void cli_status_free(struct cli_status *st)
 }
 
 /* Why the call got no reply, with what to check. */
-static void report_call_error(FILE *err, const char *path, int r)
+void cli_report_call_error(FILE *err, const char *path, int r)
 {
 	switch (r) {
 	case -EACCES:
@@ -208,7 +208,7 @@ int cli_call(const char *socket_path, const struct vmh_ipc_req *req, struct vmh_
 	int r = vmh_ipc_call(path, req, rep);
 
 	if (r < 0) {
-		report_call_error(err, path, r);
+		cli_report_call_error(err, path, r);
 		return CLI_EXIT_UNREACHABLE;
 	}
 	return CLI_EXIT_OK;

@@ -42,6 +42,16 @@ static void json_str_or_null(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+void cli_json_str(FILE *f, const char *s)
+{
+	json_str(f, s);
+}
+
+void cli_json_str_or_null(FILE *f, const char *s)
+{
+	json_str_or_null(f, s);
+}
+
 static const char *json_bool(bool b)
 {
 	return b ? "true" : "false";

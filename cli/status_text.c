@@ -28,7 +28,7 @@ static int widest(int w, const char *s)
 }
 
 /* "512 B", "4.0 KiB", "8.0 GiB" */
-static void text_bytes(char *buf, size_t size, uint64_t v)
+void cli_text_bytes(char *buf, size_t size, uint64_t v)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
 	double x = (double)v;
@@ -156,7 +156,7 @@ static void text_xml(char *buf, size_t size, const struct vmh_vm_info *v)
 		return;
 	}
 	cli_hex(hex, v->digest, 6);
-	text_bytes(bytes, sizeof(bytes), v->xml_len);
+	cli_text_bytes(bytes, sizeof(bytes), v->xml_len);
 	snprintf(buf, size, "%s (%s)", hex, bytes);
 }
 
@@ -194,7 +194,7 @@ static void text_migration(FILE *f, const struct cli_status *st, const struct vm
 	double pct = cli_progress_percent(p);
 	char total[BYTES_TEXT_MAX];
 
-	text_bytes(total, sizeof(total), p->data_total);
+	cli_text_bytes(total, sizeof(total), p->data_total);
 	fprintf(f, "  %s", p->vm);
 	if (dst)
 		fprintf(f, " to %s (%" PRIu32 ")", cli_node_name(st, dst), dst);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer target: the CPG message and state-file decoders (vmh_wire).
+ * libFuzzer target: the CPG message and state-file decoders (vmh_wire),
+ * and the informational HANDOFF_STATS message.
  *
  * Any input: no crash, no leak, no undefined behaviour (ASan, UBSan), and
  * what the decoder accepts is canonical: it re-encodes to exactly the
- * input bytes (vmh_wire.h: one encoding per message), and a decoded state
- * passes vmh_reg_image_check().
+ * input bytes (vmh_wire.h: one encoding per message), a decoded state
+ * passes vmh_reg_image_check(), and no buffer is both a registry message
+ * and a HANDOFF_STATS (the registry never sees one).
  */
 #include <errno.h>
 #include <string.h>
@@ -61,6 +63,30 @@ static void fuzz_image(const uint8_t *data, size_t size)
 	vmh_reg_image_free(&img);
 }
 
+static void fuzz_stats(const uint8_t *data, size_t size)
+{
+	struct vmh_hist_entry e;
+	struct vmh_msg m;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = vmh_wire_decode_stats(data, size, &e);
+
+	if (r < 0) {
+		if (r != -EBADMSG && r != -EPROTONOSUPPORT && r != -ENOMSG)
+			fz_fail("decode_stats: unexpected return %d", r);
+		return;
+	}
+	if (!vmh_hist_entry_ok(&e) || e.outcome == VMH_HIST_MIGRATING)
+		fz_fail("decode_stats accepted an entry the rules refuse");
+	if (vmh_wire_decode(data, size, &m) != -ENOMSG)
+		fz_fail("a HANDOFF_STATS message decodes as a registry message");
+	r = vmh_wire_encode_stats(&e, &buf, &len);
+	if (r < 0)
+		fz_fail("encode_stats refuses decoded figures: %d", r);
+	check_same("handoff stats", data, size, buf, len);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vmh_wire_hdr h;
@@ -69,5 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fail("peek accepted %zu bytes", size);
 	fuzz_msg(data, size);
 	fuzz_image(data, size);
+	fuzz_stats(data, size);
 	return 0;
 }

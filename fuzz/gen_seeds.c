@@ -3,11 +3,11 @@
  * gen-seeds OUTDIR: writes the seed corpus of the fuzz targets,
  * OUTDIR/<target>/<name>, from valid inputs made by the real encoders:
  *
- *   wire      every CPG message type, and the messages (SYNC images
- *             included) and state files of a small simulated cluster
- *             that claims, hands off and takes over a VM;
+ *   wire      every CPG message type (HANDOFF_STATS included), and the
+ *             messages (SYNC images included) and state files of a small
+ *             simulated cluster that claims, hands off and takes over a VM;
  *   ipc       every request type and a reply to each (STATUS with node
- *             entries, progress and an image);
+ *             entries, progress and an image; HISTORY with entries);
  *   registry  event scripts for fuzz_registry.c (and random ones);
  *   params    resource parameter sets (valid and not);
  *   domxml    domain XML files.
@@ -83,6 +83,35 @@ static void wire_samples(void)
 		struct vmh_msg m = wire_sample((enum vmh_msg_type)t);
 
 		put_msg(names[t], &m);
+	}
+}
+
+/* The destination's figures of a committed handoff, and one without
+ * libvirt's (only its resume delay). */
+static const struct vmh_hist_entry hist_samples[] = {
+	{ .vm = "web-01", .outcome = VMH_HIST_COMMITTED, .src = 1, .dst = 2, .owner_after = 2,
+	  .begin_epoch = 6, .end_epoch = 7, .start_ms = 1700000000123ull, .duration_ms = 620,
+	  .flags = VMH_HIST_F_FIGURES, .bytes = 9334784, .job_ms = 992, .downtime_ms = 17,
+	  .resume_us = 1234 },
+	{ .vm = "web-01", .outcome = VMH_HIST_TAKEN_OVER, .src = 2, .dst = 3, .owner_after = 1,
+	  .begin_epoch = 8, .end_epoch = 10, .start_ms = 1700000100000ull, .duration_ms = 25000,
+	  .flags = VMH_HIST_F_LATE | VMH_HIST_F_RESUME, .resume_us = 99 },
+};
+
+static void wire_stats(void)
+{
+	for (size_t i = 0; i < sizeof(hist_samples) / sizeof(hist_samples[0]); i++) {
+		char name[32];
+		uint8_t *buf;
+		size_t len;
+
+		if (vmh_wire_encode_stats(&hist_samples[i], &buf, &len) < 0) {
+			fprintf(stderr, "gen-seeds: handoff stats %zu do not encode\n", i);
+			exit(1);
+		}
+		snprintf(name, sizeof(name), "handoff-stats-%zu", i);
+		put("wire", name, buf, len);
+		free(buf);
 	}
 }
 
@@ -277,6 +306,22 @@ static void ipc_samples(void)
 			free(rep.image);
 			continue;
 		}
+		if (t == VMH_IPC_HISTORY) {
+			struct vmh_ipc_node nodes[2] = { { 1, true, "node-1" }, { 2, false, "node-2" } };
+
+			rep.self = 1;
+			rep.n_nodes = 2;
+			rep.nodes = nodes;
+			rep.n_history = sizeof(hist_samples) / sizeof(hist_samples[0]);
+			rep.history = (struct vmh_hist_entry *)hist_samples;
+			rep.has_vm_state = true;
+			rep.vm_state = VMH_VM_RUNNING;
+			rep.epoch = 10;
+			rep.owner = 1;
+			snprintf(name, sizeof(name), "reply-%u-ok", t);
+			put_reply(name, &rep);
+			continue;
+		}
 		rep.has_vm_state = true;
 		rep.vm_state = VMH_VM_MIGRATING;
 		rep.epoch = 7;
@@ -467,6 +512,7 @@ int main(int argc, char **argv)
 	}
 	outdir = argv[1];
 	wire_samples();
+	wire_stats();
 	wire_cluster();
 	ipc_samples();
 	registry_scripts();

@@ -18,6 +18,8 @@
  *   hd_define.c   a define of a VM on its owner -> CONFIG (the registry
  *                 keeps each VM's domain XML)
  *   hd_fence.c    pacemaker's fencing history -> NODE_FENCED
+ *   hd_history.c  the migrations this node saw, the destination's figures
+ *                 of each (HANDOFF_STATS), the HISTORY request
  */
 #ifndef HD_H
 #define HD_H
@@ -233,6 +235,8 @@ void hd_virt_schedule_retry(struct hd *hd);
  * libvirt connection. */
 int hd_virt_state(struct hd *hd, const char *vm);
 int hd_virt_state_reason(struct hd *hd, const char *vm, int *reason);
+/* 1 done, 0 nothing to do (already so; for destroy: no such domain), -1
+ * failed (logged). */
 int hd_virt_pause(struct hd *hd, const char *vm, const char *why);
 int hd_virt_resume(struct hd *hd, const char *vm, const char *why);
 int hd_virt_destroy(struct hd *hd, const char *vm, const char *why);
@@ -244,6 +248,13 @@ int hd_virt_active(struct hd *hd, char ***names, size_t *n);
 int hd_virt_inactive_xml(struct hd *hd, const char *vm, char **xml);
 /* Job statistics of an outgoing migration of vm; 0 or -1. */
 int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p);
+/* libvirt's completed job of vm, when it is an incoming migration
+ * (VIR_DOMAIN_JOB_STATS_COMPLETED): 0 with what it says, -1 none. */
+struct hd_job_figures {
+	bool has_bytes, has_job, has_downtime;
+	uint64_t bytes, job_ms, downtime_ms;
+};
+int hd_virt_job_completed(struct hd *hd, const char *vm, struct hd_job_figures *f);
 /* DOMSTATE's libvirt part: the domain vm and the connection's URI into
  * rep, and its status (OK, or E_INTERNAL with a message). */
 void hd_virt_domstate(struct hd *hd, const char *vm, struct vmh_ipc_reply *rep);
@@ -251,6 +262,24 @@ void hd_virt_domstate(struct hd *hd, const char *vm, struct vmh_ipc_reply *rep);
 /* hd_define.c: a define on the owner pushes the new XML */
 void hd_define_event(struct hd *hd, const char *vm);	/* libvirt DEFINED */
 void hd_define_push(struct hd *hd);	/* pushes what is due; from the tick */
+
+/* hd_history.c */
+void hd_hist_load(struct hd *hd);	/* at start, from the state directory */
+void hd_hist_close(struct hd *hd);	/* at exit: saves what is pending */
+/* After an input that changed the registry: vm's handoff began or
+ * ended (vm NULL: every VM, after a sync round); late: learned from a
+ * sync, not from the record that decided it. */
+void hd_hist_observe(struct hd *hd, const char *vm, bool late);
+/* libvirt: the incoming migration of vm ended here (complete, paused). */
+void hd_hist_ready(struct hd *hd, const char *vm);
+/* RESUME_LOCAL was carried out for vm at epoch (resumed: this call
+ * resumed it): the destination's figures go out. */
+void hd_hist_resumed(struct hd *hd, const char *vm, uint64_t epoch, bool resumed);
+/* A delivered HANDOFF_STATS message. */
+void hd_hist_stats(struct hd *hd, uint32_t sender, const void *buf, size_t len);
+/* The HISTORY request; replies at once. */
+void hd_hist_request(struct hd *hd, struct hd_client *c, uint32_t seq,
+		     const struct vmh_ipc_req *req);
 
 /* hd_fence.c */
 void hd_fence_poll(struct hd *hd);	/* called by the tick while needed */

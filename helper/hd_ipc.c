@@ -216,6 +216,9 @@ static void handle_request(struct hd *hd, struct hd_client *c, const uint8_t *bu
 		hd_reg_status(hd, &rep);
 		hd_ipc_reply(hd, c, c->seq, &rep);
 		vmh_ipc_reply_clear(&rep);
+	} else if (req.type == VMH_IPC_HISTORY) {
+		/* the local history: answered also without corosync */
+		hd_hist_request(hd, c, c->seq, &req);
 	} else {
 		vmh_log(VMH_LOG_DEBUG, "%s %s from pid %d (budget %u ms)", vmh_ipc_type_str(req.type),
 			req.vm, (int)c->pid, req.budget_ms);

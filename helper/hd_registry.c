@@ -421,6 +421,8 @@ static void effect(struct hd *hd, const struct vmh_reg_effect *e)
 	case VMH_EFF_SYNCED:
 		vmh_log(VMH_LOG_NOTICE, "registry synced (ring %" PRIu64 ", %zu members, %squorate)",
 			vmh_reg_config(hd->reg), n_members, vmh_reg_quorate(hd->reg) ? "" : "NOT ");
+		/* what the other members decided while we did not see it */
+		hd_hist_observe(hd, NULL, true);
 		for (struct hd_pending *p = hd->pending; p; p = p->next)
 			if (!p->sent && !p->retry_at)
 				pending_send(hd, p);
@@ -436,7 +438,8 @@ static void effect(struct hd *hd, const struct vmh_reg_effect *e)
 		hd_virt_destroy(hd, e->vm, "ownership revoked");
 		break;
 	case VMH_EFF_RESUME_LOCAL:
-		hd_virt_resume(hd, e->vm, "handoff committed to this node");
+		hd_hist_resumed(hd, e->vm, e->epoch,
+				hd_virt_resume(hd, e->vm, "handoff committed to this node") > 0);
 		break;
 	case VMH_EFF_ENSURE_NO_SOURCE:
 		hd_virt_destroy(hd, e->vm, "handoff committed away: the paused source copy must not run again");
@@ -626,11 +629,22 @@ static void own_delivery(struct hd *hd, const struct vmh_msg *m, enum vmh_reg_re
 void hd_reg_deliver(struct hd *hd, uint32_t sender, const void *buf, size_t len)
 {
 	struct vmh_reg_result res = { 0 };
+	struct vmh_wire_hdr hdr;
 	struct vmh_msg m;
 	int r;
 
 	if (!hd->reg)
 		return;
+	/* informational messages (vmh_wire.h): never the registry's input */
+	if (vmh_wire_peek(buf, len, &hdr) == 0 && hdr.type >= VMH_WIRE_INFO_MIN &&
+	    hdr.type <= VMH_WIRE_INFO_MAX) {
+		if (hdr.type == VMH_WIRE_HANDOFF_STATS)
+			hd_hist_stats(hd, sender, buf, len);
+		else
+			vmh_log(VMH_LOG_DEBUG, "informational message type 0x%x from node %u, unknown to this version: ignored",
+				hdr.type, sender);
+		return;
+	}
 	r = vmh_wire_decode(buf, len, &m);
 	if (r < 0) {
 		/* every member decodes alike, so every member ignores it alike */
@@ -648,6 +662,10 @@ void hd_reg_deliver(struct hd *hd, uint32_t sender, const void *buf, size_t len)
 	if (res.reason != VMH_REG_OK)
 		vmh_log(VMH_LOG_DEBUG, "record type %d from node %u refused: %s", m.type, sender,
 			vmh_reg_reason_str(res.reason));
+	/* a handoff that began or ended (before the effects: the resume's
+	 * figures go to the entry this ends) */
+	if (res.reason == VMH_REG_OK && m.type <= VMH_MSG_CONFIG)
+		hd_hist_observe(hd, m.vm, false);
 	effects(hd, &res);
 	if (sender == hd->self && m.type <= VMH_MSG_CONFIG)
 		own_delivery(hd, &m, res.reason);

@@ -48,8 +48,10 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int det
 		break;
 	case VIR_DOMAIN_EVENT_SUSPENDED:
 		/* the end of an incoming migration with VIR_MIGRATE_PAUSED */
-		if (detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+		if (detail == VIR_DOMAIN_EVENT_SUSPENDED_PAUSED) {
+			hd_hist_ready(hd, name);
 			hd_reg_dom_paused_incoming(hd, name);
+		}
 		break;
 	case VIR_DOMAIN_EVENT_STOPPED:
 		hd_reg_dom_gone(hd, name, detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED);
@@ -177,6 +179,9 @@ static int act(struct hd *hd, const char *vm, enum dom_action a, const char *why
 			hd->conn ? vmh_virt_error() : "no libvirt connection");
 		return a == A_DESTROY && none ? 0 : -1;
 	}
+	/* the state first, also before a resume: a cheap query, where a
+	 * resume of a domain that is not paused would wait (up to libvirt's
+	 * 30 s) for the state-change lock a running migration job holds */
 	if (virDomainGetState(dom, &state, &reason, 0) < 0)
 		state = -1;
 	switch (a) {
@@ -210,7 +215,7 @@ static int act(struct hd *hd, const char *vm, enum dom_action a, const char *why
 		vmh_log(VMH_LOG_DEBUG, "%s: already %s (%s)", vm,
 			a == A_DESTROY ? "gone" : a == A_PAUSE ? "not running" : "not paused", why);
 	virDomainFree(dom);
-	return r < 0 ? -1 : 0;
+	return r < 0 ? -1 : done ? 1 : 0;
 }
 
 int hd_virt_pause(struct hd *hd, const char *vm, const char *why)
@@ -305,6 +310,42 @@ int hd_virt_progress(struct hd *hd, const char *vm, struct vmh_ipc_progress *p)
 	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
 		p->iteration = (uint32_t)v;
 #undef GET
+	virTypedParamsFree(params, nparams);
+	return 0;
+}
+
+int hd_virt_job_completed(struct hd *hd, const char *vm, struct hd_job_figures *f)
+{
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, type = 0, op = 0, r;
+	virDomainPtr dom = lookup(hd, vm);
+	unsigned long long v;
+
+	memset(f, 0, sizeof(*f));
+	if (!dom)
+		return -1;
+	r = virDomainGetJobStats(dom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED);
+	virDomainFree(dom);
+	/* only the incoming migration's job (an older libvirt does not say
+	 * which operation it was: taken as it is) */
+	if (r < 0 || type != VIR_DOMAIN_JOB_COMPLETED ||
+	    (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &op) == 1 &&
+	     op != VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN)) {
+		virTypedParamsFree(params, nparams);
+		return -1;
+	}
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1) {
+		f->has_bytes = true;
+		f->bytes = v;
+	}
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1) {
+		f->has_job = true;
+		f->job_ms = v;
+	}
+	if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1) {
+		f->has_downtime = true;
+		f->downtime_ms = v;
+	}
 	virTypedParamsFree(params, nparams);
 	return 0;
 }

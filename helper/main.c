@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 	lock = lock_state_dir(&hd);
 	if (lock < 0)
 		return 1;
+	hd_hist_load(&hd);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
 		vmh_log(VMH_LOG_ERR, "cannot initialize libvirt's event loop");
 		return 1;
@@ -157,6 +158,7 @@ int main(int argc, char **argv)
 	hd_reg_free(&hd);
 	hd_fence_close(&hd);
 	hd_virt_disconnect(&hd);
+	hd_hist_close(&hd);
 	free(hd.nodes);
 	hd_config_free(&hd.cfg);
 	close(lock);

@@ -19,9 +19,10 @@
  * decoder takes them in any order.
  *
  * Limits not in the header's tag list: at most VMH_REG_MAX_NODES node
- * entries and VMH_REG_MAX_VMS progress entries per reply (a bound on what
- * a peer makes us allocate; the registry has no more of either), and an
- * empty MESSAGE or IMAGE is malformed (the encoder never writes one).
+ * entries, VMH_REG_MAX_VMS progress entries and VMH_IPC_HISTORY_MAX
+ * history entries per reply (a bound on what a peer makes us allocate;
+ * the daemon has no more of any), and an empty MESSAGE or IMAGE is
+ * malformed (the encoder never writes one).
  */
 #include "vmh_ipc_int.h"
 
@@ -65,6 +66,7 @@ static const struct tag_spec tag_specs[VMH_IPC_T_MAX + 1] = {
 	[VMH_IPC_T_DOM_VCPUS] = { 4, 4, false },
 	[VMH_IPC_T_DOM_MAX_MEM] = { 8, 8, false },
 	[VMH_IPC_T_URI] = { 1, VMH_IPC_URI_MAX, false },
+	[VMH_IPC_T_HIST_ENTRY] = { VMH_HIST_ENTRY_LEN, VMH_HIST_ENTRY_LEN, true },
 };
 
 #define REQ_VM (IPC_BIT(VMH_IPC_T_BUDGET_MS) | IPC_BIT(VMH_IPC_T_VM))
@@ -85,6 +87,7 @@ static const uint32_t req_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_CONFIG_GET] = REQ_VM,
 	[VMH_IPC_CONFIG_PUSH] = REQ_VM | IPC_BIT(VMH_IPC_T_XML),
 	[VMH_IPC_DOMSTATE] = REQ_VM,
+	[VMH_IPC_HISTORY] = REQ_VM,
 };
 
 static uint32_t req_mandatory(unsigned type)
@@ -104,7 +107,8 @@ static uint32_t req_mandatory(unsigned type)
 	X(VMH_IPC_QUERY, "QUERY") \
 	X(VMH_IPC_CONFIG_GET, "CONFIG_GET") \
 	X(VMH_IPC_CONFIG_PUSH, "CONFIG_PUSH") \
-	X(VMH_IPC_DOMSTATE, "DOMSTATE")
+	X(VMH_IPC_DOMSTATE, "DOMSTATE") \
+	X(VMH_IPC_HISTORY, "HISTORY")
 #define IPC_REQ_NAME(t, name) [t] = name,
 #define IPC_REPLY_NAME(t, name) [t] = name " reply",
 static const char *const type_names[VMH_IPC_TYPE_MAX + 1] = { IPC_TYPE_NAMES(IPC_REQ_NAME) };

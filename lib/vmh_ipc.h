@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vmh_hist_entry.h"
 #include "vmh_registry.h"
 
 #define VMH_IPC_DEFAULT_SOCKET "/run/vmhandoff/vmhandoffd.sock"
@@ -102,7 +103,16 @@ enum vmh_ipc_type {
 	 * know: has_vm_state false), E_INTERNAL (no libvirt connection,
 	 * libvirt failed: message), E_NO_CLUSTER (as every VM request). */
 	VMH_IPC_DOMSTATE = 11,
-	VMH_IPC_TYPE_MAX = VMH_IPC_DOMSTATE,
+	/* HISTORY: vm. The migrations of vm this daemon has seen, oldest
+	 * first, at most VMH_IPC_HISTORY_MAX (history entries, see
+	 * vmh_hist_entry.h), with corosync's nodelist (node entries, for the
+	 * names) and self; plus what QUERY says when the registry knows the
+	 * VM. Answered from memory, also without corosync: OK (maybe no
+	 * entry), E_UNKNOWN_VM when neither the registry nor the history
+	 * knows the VM. (A daemon older than this request does not know
+	 * its type and closes the connection: -ECONNRESET for the caller.) */
+	VMH_IPC_HISTORY = 12,
+	VMH_IPC_TYPE_MAX = VMH_IPC_HISTORY,
 	/* a reply has the type of its request | VMH_IPC_REPLY */
 	VMH_IPC_REPLY = 0x80,
 };
@@ -161,7 +171,10 @@ enum vmh_ipc_tag {
 	VMH_IPC_T_DOM_VCPUS = 25,	/* u32, virDomainInfo.nrVirtCpu */
 	VMH_IPC_T_DOM_MAX_MEM = 26,	/* u64, virDomainInfo.maxMem (KiB) */
 	VMH_IPC_T_URI = 27,		/* str, printable ASCII, 1..VMH_IPC_URI_MAX */
-	VMH_IPC_T_MAX = VMH_IPC_T_URI,
+	VMH_IPC_T_HIST_ENTRY = 28,	/* repeated: one history entry, exactly
+					 * VMH_HIST_ENTRY_LEN bytes as
+					 * vmh_hist_entry.h lays it out */
+	VMH_IPC_T_MAX = VMH_IPC_T_HIST_ENTRY,
 };
 
 /* The last virDomainState (VIR_DOMAIN_PMSUSPENDED); the daemon answers
@@ -170,6 +183,8 @@ enum vmh_ipc_tag {
 #define VMH_IPC_DOM_STATE_MAX 7
 #define VMH_IPC_DOM_RUNNING 1
 #define VMH_IPC_URI_MAX 511
+/* History entries in one HISTORY reply. */
+#define VMH_IPC_HISTORY_MAX 64
 
 /* VMH_IPC_T_FLAGS bits of a STATUS reply; other bits must be zero. */
 #define VMH_IPC_F_LOCAL_QUORATE	0x1u	/* this node's corosync quorum */
@@ -248,6 +263,9 @@ struct vmh_ipc_reply {
 	size_t image_len;
 	size_t n_progress;
 	struct vmh_ipc_progress *progress;	/* owned */
+	/* HISTORY (and self, nodes as in STATUS) */
+	size_t n_history;
+	struct vmh_hist_entry *history;		/* owned; each passes vmh_hist_entry_ok */
 };
 
 /* Frees what a decoder allocated; the struct can be reused after. */

@@ -9,6 +9,10 @@
  * DOMSTATE the local libvirt domain; STATUS carries the daemon's view and
  * nothing about one VM.
  *
+ * HISTORY carries the entries (each one field, as vmh_hist_entry.h lays
+ * it out and checks it), with the nodelist and self as STATUS has them,
+ * and where the registry has the VM.
+ *
  * DOMSTATE's domain fields hang together: the state is present iff
  * libvirt has the domain (has_dom; its value 0, VIR_DOMAIN_NOSTATE, is a
  * state like any other), and the reason and the figures only with it.
@@ -45,6 +49,8 @@ static const uint32_t rep_allowed[VMH_IPC_TYPE_MAX + 1] = {
 	[VMH_IPC_DOMSTATE] = REP_VM | IPC_BIT(VMH_IPC_T_DOM_STATE) | IPC_BIT(VMH_IPC_T_DOM_REASON) |
 			     IPC_BIT(VMH_IPC_T_DOM_VCPUS) | IPC_BIT(VMH_IPC_T_DOM_MAX_MEM) |
 			     IPC_BIT(VMH_IPC_T_URI),
+	[VMH_IPC_HISTORY] = REP_VM | IPC_BIT(VMH_IPC_T_SELF) | IPC_BIT(VMH_IPC_T_NODE_ENTRY) |
+			    IPC_BIT(VMH_IPC_T_HIST_ENTRY),
 };
 #define REP_MANDATORY IPC_BIT(VMH_IPC_T_STATUS)
 
@@ -54,6 +60,7 @@ void vmh_ipc_reply_clear(struct vmh_ipc_reply *rep)
 	free(rep->image);
 	free(rep->progress);
 	free(rep->xml);
+	free(rep->history);
 	memset(rep, 0, sizeof(*rep));
 }
 
@@ -88,6 +95,7 @@ static uint32_t reply_present(const struct vmh_ipc_reply *rep)
 		{ rep->dom_vcpus != 0, VMH_IPC_T_DOM_VCPUS },
 		{ rep->dom_max_mem_kib != 0, VMH_IPC_T_DOM_MAX_MEM },
 		{ rep->uri[0] != '\0', VMH_IPC_T_URI },
+		{ rep->n_history != 0, VMH_IPC_T_HIST_ENTRY },
 	};
 	uint32_t m = 0;
 
@@ -100,11 +108,14 @@ static uint32_t reply_present(const struct vmh_ipc_reply *rep)
 static int check_reply_lists(const struct vmh_ipc_reply *rep)
 {
 	if (rep->n_nodes > VMH_REG_MAX_NODES || rep->n_progress > VMH_REG_MAX_VMS ||
-	    rep->image_len > VMH_IPC_MAX_BODY)
+	    rep->n_history > VMH_IPC_HISTORY_MAX || rep->image_len > VMH_IPC_MAX_BODY)
 		return -EMSGSIZE;
 	if ((rep->n_nodes && !rep->nodes) || (rep->n_progress && !rep->progress) ||
-	    (rep->image_len && !rep->image))
+	    (rep->n_history && !rep->history) || (rep->image_len && !rep->image))
 		return -EINVAL;
+	for (size_t i = 0; i < rep->n_history; i++)
+		if (!vmh_hist_entry_ok(&rep->history[i]))
+			return -EINVAL;
 	for (size_t i = 0; i < rep->n_nodes; i++)
 		if (rep->nodes[i].nodeid == 0 ||
 		    !ipc_cstr_ok(rep->nodes[i].name, sizeof(rep->nodes[i].name), ipc_node_name_ok))
@@ -228,6 +239,10 @@ static void put_reply(struct vmh_bw *w, const struct vmh_ipc_reply *rep, uint32_
 		put_node_entry(w, &rep->nodes[i]);
 	for (size_t i = 0; i < rep->n_progress; i++)
 		put_progress(w, &rep->progress[i]);
+	for (size_t i = 0; i < rep->n_history; i++) {
+		ipc_put_field_hdr(w, VMH_IPC_T_HIST_ENTRY, VMH_HIST_ENTRY_LEN);
+		vmh_hist_put_entry(w, &rep->history[i]);
+	}
 }
 
 int vmh_ipc_encode_reply(const struct vmh_ipc_reply *rep, uint8_t **buf, size_t *len)
@@ -282,6 +297,13 @@ static int get_progress(const struct ipc_field *f, struct vmh_ipc_progress *p)
 	p->downtime_ms = vmh_br_le(&r, 8);
 	ipc_get_str(&r, nlen, p->vm, sizeof(p->vm), vmh_reg_name_ok);
 	return r.bad || r.pos != r.len ? -EBADMSG : 0;
+}
+
+static int get_hist_entry(const struct ipc_field *f, struct vmh_hist_entry *e)
+{
+	struct vmh_br r = ipc_value_reader(f);
+
+	return vmh_hist_get_entry(&r, e) && r.pos == r.len ? 0 : -EBADMSG;
 }
 
 /* "may be empty": the only string field with a zero minimum length. */
@@ -387,6 +409,8 @@ static int reply_field(struct vmh_ipc_reply *rep, const struct ipc_field *f)
 		return get_node_entry(f, &rep->nodes[rep->n_nodes++]);
 	case VMH_IPC_T_PROGRESS:
 		return get_progress(f, &rep->progress[rep->n_progress++]);
+	case VMH_IPC_T_HIST_ENTRY:
+		return get_hist_entry(f, &rep->history[rep->n_history++]);
 	default:
 		return reply_int_field(rep, f);
 	}
@@ -396,8 +420,10 @@ static int reply_field(struct vmh_ipc_reply *rep, const struct ipc_field *f)
 static int alloc_lists(struct vmh_ipc_reply *rep, const size_t count[VMH_IPC_T_MAX + 1])
 {
 	size_t nodes = count[VMH_IPC_T_NODE_ENTRY], progress = count[VMH_IPC_T_PROGRESS];
+	size_t history = count[VMH_IPC_T_HIST_ENTRY];
 
-	if (nodes > VMH_REG_MAX_NODES || progress > VMH_REG_MAX_VMS)
+	if (nodes > VMH_REG_MAX_NODES || progress > VMH_REG_MAX_VMS ||
+	    history > VMH_IPC_HISTORY_MAX)
 		return -EBADMSG;
 	if (nodes) {
 		rep->nodes = calloc(nodes, sizeof(*rep->nodes));
@@ -407,6 +433,11 @@ static int alloc_lists(struct vmh_ipc_reply *rep, const size_t count[VMH_IPC_T_M
 	if (progress) {
 		rep->progress = calloc(progress, sizeof(*rep->progress));
 		if (!rep->progress)
+			return -ENOMEM;
+	}
+	if (history) {
+		rep->history = calloc(history, sizeof(*rep->history));
+		if (!rep->history)
 			return -ENOMEM;
 	}
 	return 0;

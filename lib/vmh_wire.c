@@ -745,3 +745,39 @@ int vmh_wire_decode_image(const uint8_t *buf, size_t len, struct vmh_reg_image *
 		vmh_reg_image_free(img);
 	return rc;
 }
+
+int vmh_wire_encode_stats(const struct vmh_hist_entry *e, uint8_t **buf, size_t *len)
+{
+	struct vmh_bw w;
+	int r;
+
+	if (!vmh_hist_entry_ok(e) || e->outcome == VMH_HIST_MIGRATING)
+		return -EINVAL;
+	r = start_buffer(&w, VMH_WIRE_HANDOFF_STATS, VMH_HIST_ENTRY_LEN);
+	if (r < 0)
+		return r;
+	vmh_hist_put_entry(&w, e);
+	assert(w.pos == w.cap);
+	*buf = w.p;
+	*len = w.cap;
+	return 0;
+}
+
+int vmh_wire_decode_stats(const uint8_t *buf, size_t len, struct vmh_hist_entry *e)
+{
+	struct vmh_wire_hdr h;
+	struct vmh_br r;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = open_body(buf, len, &r, &h);
+	if (rc < 0)
+		return rc;
+	if (h.type != VMH_WIRE_HANDOFF_STATS)
+		return -ENOMSG;
+	if (!vmh_hist_get_entry(&r, e) || r.pos != r.len || e->outcome == VMH_HIST_MIGRATING) {
+		memset(e, 0, sizeof(*e));
+		return -EBADMSG;
+	}
+	return 0;
+}

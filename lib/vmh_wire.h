@@ -46,6 +46,20 @@
  *                   reserved u8, owner u32, dst u32, xml_len u32, epoch,
  *                   vkey_config, vkey_epoch (u64 each), uuid[16], name[64]
  *   snapshot        header(type VMH_WIRE_SNAPSHOT) + image: the state file's body
+ *   HANDOFF_STATS   header(type VMH_WIRE_HANDOFF_STATS) + one history entry
+ *                   (vmh_hist_entry.h, 144 bytes): no common part
+ *
+ * Types 0x80-0xff are informational messages on the same CPG group, outside
+ * the registry: vmh_wire_decode() refuses them (-ENOMSG) like any type it
+ * does not know, so they never reach vmh_reg_apply() and never change a
+ * state or an epoch; each has its own decoder. A daemon that does not know
+ * one ignores it: this version quietly, versions before the range existed
+ * log it once per message as a malformed record (and ignore it too).
+ *   0x80 HANDOFF_STATS  the destination's figures of a committed handoff
+ *                       (bytes, libvirt's job time and downtime, its own
+ *                       end-of-copy -> resume delay), sent once after it
+ *                       resumed the VM; every daemon merges them into its
+ *                       history entry (vmh_history.h)
  */
 #ifndef VMH_WIRE_H
 #define VMH_WIRE_H
@@ -53,6 +67,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmh_hist_entry.h"
 #include "vmh_registry.h"
 
 #define VMH_WIRE_VERSION 1
@@ -62,6 +77,10 @@
 #define VMH_WIRE_MAX_BODY (64u << 20)
 /* Header type of a full state outside a SYNC message (the state file). */
 #define VMH_WIRE_SNAPSHOT 0x100
+/* Informational messages (not registry records): see the top. */
+#define VMH_WIRE_INFO_MIN 0x80
+#define VMH_WIRE_INFO_MAX 0xff
+#define VMH_WIRE_HANDOFF_STATS 0x80
 
 struct vmh_wire_hdr {
 	uint16_t type;
@@ -94,5 +113,12 @@ void vmh_wire_msg_clear(struct vmh_msg *msg);
  * (vmh_reg_image_free()). */
 int vmh_wire_encode_image(const struct vmh_reg_image *img, uint8_t **buf, size_t *len);
 int vmh_wire_decode_image(const uint8_t *buf, size_t len, struct vmh_reg_image *img);
+
+/* A HANDOFF_STATS message: one history entry that ended (not
+ * MIGRATING). Encode: 0, -EINVAL (the entry is not valid or still
+ * migrating), -ENOMEM. Decode: 0, -EBADMSG, -EPROTONOSUPPORT, -ENOMSG
+ * (another type); *e is zeroed on error. */
+int vmh_wire_encode_stats(const struct vmh_hist_entry *e, uint8_t **buf, size_t *len);
+int vmh_wire_decode_stats(const uint8_t *buf, size_t len, struct vmh_hist_entry *e);
 
 #endif

@@ -13,9 +13,10 @@
 # exactly once, on the source, with no guest reboot; the migrate_to fails
 # (answered by the agent: not a pacemaker op timeout); after what
 # RECIPES.md tells the operator (op migrate_to on-fail=block, then clear +
-# cleanup) pacemaker has vmf Started on the source and monitors it again;
+# refresh) pacemaker has vmf Started on the source and monitors it again;
 # no copy of vmf is left on the target, running or paused; with vmhandoffd,
-# every registry names the source owner again.
+# every registry names the source owner again, and `vmhandoff history vmf`
+# on every host shows that handoff aborted.
 SC_TITLE="libvirtd killed during a migration (source, target); migrate_to op timeout"
 
 CT_S10_RATE=${CT_S10_RATE:-80mbit}
@@ -134,7 +135,7 @@ _s10_case() {
             ok=0
         fi
     fi
-    # repair as the recipe says: no shaping, no move constraint, cleanup
+    # repair as the recipe says: no shaping, no move constraint, refresh
     for h in $CT_HOSTS; do lab_unshape "$h" mig; done
     if [ $c = c ] && [ -n "${op_id-}" ]; then
         ct_crm cibadmin --modify -o resources -X "<op id=\"$op_id\" timeout=\"120s\"/>" >>"$CT_OUT/run.log" 2>&1 ||
@@ -142,11 +143,11 @@ _s10_case() {
     fi
     ct_crm crm_resource --clear -r vmf >>"$CT_OUT/run.log" 2>&1
     t_clean=$(ct_now_ns)
-    ct_crm crm_resource --cleanup -r vmf >>"$CT_OUT/run.log" 2>&1
+    ct_crm crm_resource --refresh -r vmf >>"$CT_OUT/run.log" 2>&1
     if ct_poll 90 0.2 "vmf Started on $s" ct_is_started_on vmf "$s"; then
-        ct_ok "$c) after clear + cleanup: vmf Started on $s, healthy"
+        ct_ok "$c) after clear + refresh: vmf Started on $s, healthy"
     else
-        ct_fail "$c) after clear + cleanup: vmf Started on $s, healthy" "$(ct_rsc_state vmf)" "$(ct_failed_ops vmf)"
+        ct_fail "$c) after clear + refresh: vmf Started on $s, healthy" "$(ct_rsc_state vmf)" "$(ct_failed_ops vmf)"
         ok=0
     fi
     if ct_poll 30 0.5 "vmf monitored on $s" ct_monitor_since vmf "$s" "$t_clean"; then
@@ -160,6 +161,13 @@ _s10_case() {
             ct_ok "$c) every registry names $s owner of vmf ($(ct_reg_owner "$s" vmf))"
         else
             ct_fail "$c) every registry names $s owner of vmf" "$(ct_reg_all_owners vmf)"
+            ok=0
+        fi
+        if ct_poll 10 0.5 "history: $s -> $tgt aborted" _s10_history_aborted "$s" "$tgt" "$t"; then
+            ct_ok "$c) vmhandoff history vmf on every host: the handoff $s -> $tgt aborted"
+        else
+            ct_fail "$c) vmhandoff history vmf on every host: the handoff $s -> $tgt aborted" \
+                "$(for h in $CT_HOSTS; do lab_exec "$h" vmhandoff history vmf 2>&1 | tail -1; done)"
             ok=0
         fi
     fi
@@ -177,6 +185,19 @@ _s10_case() {
 }
 
 _s10_libvirtd_gone() { ! lab_exec "$1" pgrep -x libvirtd >/dev/null 2>&1; }
+# SRC TGT T_NS: on every host, vmf's last migration in `vmhandoff history
+# --json` began after T_NS, SRC -> TGT, and was aborted
+_s10_history_aborted() {
+    local h
+    for h in $CT_HOSTS; do
+        lab_exec "$h" vmhandoff history vmf --json 2>/dev/null | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["migrations"][-1]
+sys.exit(0 if m["start_ms"] >= int(sys.argv[3]) // 1000000 and m["from"]["name"] == sys.argv[1]
+         and m["to"]["name"] == sys.argv[2] and m["outcome"] == "aborted" else 1)' "$1" "$2" "$3" ||
+            return 1
+    done
+}
 # no domain vmf on HOST, or it is shut off (libvirt answers)
 _s10_no_copy() {
     local st

@@ -7,8 +7,12 @@
 # - `vmhandoff drain NODE --wait` from another host: every VM leaves the
 #   node, the command lists each change and ends 0 when the node is empty;
 #   `vmhandoff undrain NODE` takes it out of standby;
-# - an unknown node is refused (exit 2) and changes nothing.
-SC_TITLE="vmhandoff move / drain / undrain: pacemaker's tools, followed through the registry"
+# - an unknown node is refused (exit 2) and changes nothing;
+# - `vmhandoff history vm1` on the source, the target and the third host
+#   shows that move: from, to, committed, the bytes and the activation gap
+#   (the same figures on all three: the target shares them), as text and
+#   as JSON that parses; an unknown VM is an error (exit 1).
+SC_TITLE="vmhandoff move / drain / undrain / history: pacemaker's tools, followed through the registry"
 
 sc_skip() {
     [ "$CT_AGENT" = vmhandoff ] || echo "the CLI follows vmhandoff's registry (agent $CT_AGENT)"
@@ -19,6 +23,26 @@ _s12_standby() { # HOST: crm_mon shows it in standby
 }
 
 _s12_not_standby() { ! _s12_standby "$1"; }
+
+# HOST FROM TO T_MS: HOST's `vmhandoff history vm1 --json` parses, and
+# its last migration began at or after T_MS, FROM -> TO, committed, not
+# learned late, with bytes > 0 and an activation gap > 0; prints
+# "bytes gap_ms duration_ms" of it
+_s12_history() {
+    local json
+    json=$(lab_exec "$1" vmhandoff history vm1 --json 2>&1) || return 1
+    python3 -c '
+import json, sys
+h = json.loads(sys.argv[1])
+m = h["migrations"][-1]
+print(m["bytes"], m["activation_gap_ms"], m["duration_ms"])
+sys.exit(0 if h["vm"] == "vm1" and m["start_ms"] >= int(sys.argv[4]) and
+         m["from"]["name"] == sys.argv[2] and m["to"]["name"] == sys.argv[3] and
+         m["outcome"] == "committed" and m["late"] is False and
+         (m["bytes"] or 0) > 0 and (m["activation_gap_ms"] or 0) > 0 else 1)' \
+        "$json" "$2" "$3" "$4"
+}
+_s12_history_ok() { _s12_history "$@" >/dev/null 2>&1; }
 _s12_left() { # VM HOST: pacemaker runs VM on one other host
     local w
     w=$(ct_where "$1")
@@ -26,7 +50,7 @@ _s12_left() { # VM HOST: pacemaker runs VM on one other host
 }
 
 sc_main() {
-    local bad=0 from to other t out rc vms vm left
+    local bad=0 from to other t out rc vms vm left h fig figs="" hbad=0
     ct_vm_ensure vm1 node1 || { ct_fail "vm1 running" "$(ct_rsc_state vm1)"; return 1; }
     ct_settle 30
     from=$(ct_where vm1)
@@ -52,6 +76,39 @@ sc_main() {
         bad=$((bad + 1))
     else
         ct_ok "--clear-after: no move constraint left"
+    fi
+
+    # --- history: the move as every host saw it, with the target's figures
+    for h in "$from" "$to" "$other"; do
+        if ct_poll 10 0.5 "vmhandoff history vm1 on $h shows the move" \
+            _s12_history_ok "$h" "$from" "$to" "$((t / 1000000))"; then
+            fig=$(_s12_history "$h" "$from" "$to" "$((t / 1000000))")
+            figs="$figs${figs:+, }$h: ${fig% *}"
+            [ "${fig% *}" = "$(_s12_history "$from" "$from" "$to" "$((t / 1000000))" | cut -d' ' -f1-2)" ] ||
+                hbad=1
+        else
+            hbad=1
+            figs="$figs${figs:+, }$h: $(lab_exec "$h" vmhandoff history vm1 --json 2>&1 | tail -c 400)"
+        fi
+    done
+    out=$(lab_exec "$other" vmhandoff history vm1 2>&1)
+    printf '%s\n' "$out" >"$CT_OUT/s12-history.txt"
+    grep -Eq "^  [0-9-]+ [0-9:]+ +$from +$to +[0-9.]+ s +[0-9.]+ ms +[0-9.]+ [KMG]?i?B +committed\$" <<<"$out" ||
+        hbad=1
+    if [ $hbad = 0 ]; then
+        ct_ok "vmhandoff history vm1 on $from, $to, $other: $from -> $to committed, the same bytes and activation gap (ms) on each ($figs)"
+    else
+        ct_fail "vmhandoff history vm1 on every host shows $from -> $to committed with bytes and a gap, alike" \
+            "$figs" "$(tail -3 <<<"$out")"
+        bad=$((bad + 1))
+    fi
+    out=$(lab_exec "$other" vmhandoff history nosuchvm 2>&1)
+    rc=$?
+    if [ $rc = 1 ] && grep -q "nosuchvm: unknown VM" <<<"$out"; then
+        ct_ok "vmhandoff history nosuchvm: exit 1 ($out)"
+    else
+        ct_fail "vmhandoff history of an unknown VM: exit 1, 'unknown VM'" "rc $rc: $out"
+        bad=$((bad + 1))
     fi
 
     # --- an unknown node

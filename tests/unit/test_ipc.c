@@ -6,8 +6,9 @@
  * decoders, and whatever they accept the encoder takes back unchanged.
  * The blocking client runs against a small server in a thread (answer,
  * silence, early close, wrong reply type, no socket, ...). Last, the
- * CLI's status printers and its exit codes, on a canned reply: the CLI's
- * sources are not in the library, so they are compiled in here.
+ * CLI's status and history printers and their exit codes, on canned
+ * replies: the CLI's sources are not in the library, so they are compiled
+ * in here.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include "vmh_time.h"
 #include "vmh_wire.h"
 
+#include "../../cli/history.c"
 #include "../../cli/status.c"
 #include "../../cli/status_json.c"
 #include "../../cli/status_text.c"
@@ -49,6 +51,17 @@ static struct vmh_ipc_progress sample_progress[] = {
 	{ .vm = "db", .iteration = 0xfffffffe, .elapsed_ms = UINT64_MAX, .data_total = 1,
 	  .data_processed = 2, .data_remaining = 3, .mem_bps = 4, .dirty_rate = 5,
 	  .downtime_ms = 6 },
+};
+
+/* A committed handoff with every figure, and one learned late. */
+static struct vmh_hist_entry sample_history[] = {
+	{ .vm = "web-01", .outcome = VMH_HIST_COMMITTED, .src = 1, .dst = 7, .owner_after = 7,
+	  .begin_epoch = 4, .end_epoch = 5, .start_ms = 1700000000123ull, .duration_ms = 620,
+	  .flags = VMH_HIST_F_FIGURES, .bytes = 9334784, .job_ms = 992, .downtime_ms = 17,
+	  .resume_us = 1234 },
+	{ .vm = "web-01", .outcome = VMH_HIST_TAKEN_OVER, .src = 7, .dst = 1, .owner_after = 3,
+	  .begin_epoch = 6, .end_epoch = UINT64_MAX, .start_ms = UINT64_MAX,
+	  .duration_ms = UINT64_MAX, .flags = VMH_HIST_F_LATE },
 };
 
 /* A request of type t with every field its type allows. */
@@ -108,6 +121,13 @@ static struct vmh_ipc_reply sample_reply(enum vmh_ipc_type t)
 		r.xml = (char *)sample_xml;
 		r.xml_len = strlen(sample_xml);
 	}
+	if (t == VMH_IPC_HISTORY) {
+		r.self = 7;
+		r.n_nodes = 2;
+		r.nodes = sample_nodes;
+		r.n_history = 2;
+		r.history = sample_history;
+	}
 	if (t == VMH_IPC_DOMSTATE) {
 		r.has_dom = true;
 		r.dom_state = VMH_IPC_DOM_STATE_MAX;
@@ -146,6 +166,24 @@ static void assert_progress_equal(const struct vmh_ipc_progress *a,
 	assert_int_equal(a->mem_bps, b->mem_bps);
 	assert_int_equal(a->dirty_rate, b->dirty_rate);
 	assert_int_equal(a->downtime_ms, b->downtime_ms);
+}
+
+static void assert_hist_equal(const struct vmh_hist_entry *a, const struct vmh_hist_entry *b)
+{
+	assert_string_equal(a->vm, b->vm);
+	assert_int_equal(a->outcome, b->outcome);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->src, b->src);
+	assert_int_equal(a->dst, b->dst);
+	assert_int_equal(a->owner_after, b->owner_after);
+	assert_int_equal(a->begin_epoch, b->begin_epoch);
+	assert_int_equal(a->end_epoch, b->end_epoch);
+	assert_int_equal(a->start_ms, b->start_ms);
+	assert_int_equal(a->duration_ms, b->duration_ms);
+	assert_int_equal(a->bytes, b->bytes);
+	assert_int_equal(a->job_ms, b->job_ms);
+	assert_int_equal(a->downtime_ms, b->downtime_ms);
+	assert_int_equal(a->resume_us, b->resume_us);
 }
 
 static void assert_reply_equal(const struct vmh_ipc_reply *a, const struct vmh_ipc_reply *b)
@@ -189,6 +227,9 @@ static void assert_reply_equal(const struct vmh_ipc_reply *a, const struct vmh_i
 	assert_int_equal(a->dom_vcpus, b->dom_vcpus);
 	assert_int_equal(a->dom_max_mem_kib, b->dom_max_mem_kib);
 	assert_string_equal(a->uri, b->uri);
+	assert_int_equal(a->n_history, b->n_history);
+	for (size_t i = 0; i < a->n_history; i++)
+		assert_hist_equal(&a->history[i], &b->history[i]);
 }
 
 /* ---- a frame builder for hand-made (malformed) frames --------------------- */
@@ -293,6 +334,7 @@ static int dec_rep(const uint8_t *buf, size_t len)
 		assert_null(r.progress);
 		assert_null(r.image);
 		assert_null(r.xml);
+		assert_null(r.history);
 	}
 	return rc;
 }
@@ -732,6 +774,24 @@ static void fb_query_reply(struct fb *b)
 	fb_int(b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
 }
 
+/* A history entry field: the sample's bytes, one of them changed. */
+static void fb_hist(struct fb *b, size_t len, int at, uint8_t value)
+{
+	uint8_t v[VMH_HIST_ENTRY_LEN + 1] = { 0 };
+	struct vmh_bw w = { .p = v, .cap = sizeof(v) };
+
+	vmh_hist_put_entry(&w, &sample_history[0]);
+	if (at >= 0)
+		v[at] = value;
+	fb_field(b, VMH_IPC_T_HIST_ENTRY, v, len);
+}
+
+static void fb_history_reply(struct fb *b)
+{
+	fb_start(b, VMH_IPC_HISTORY | VMH_IPC_REPLY);
+	fb_int(b, VMH_IPC_T_STATUS, VMH_IPC_OK, 4);
+}
+
 static void fb_domstate_reply(struct fb *b)
 {
 	fb_start(b, VMH_IPC_DOMSTATE | VMH_IPC_REPLY);
@@ -957,6 +1017,47 @@ static void test_reply_rejects(void **state)
 	fb_status_reply(&b);
 	fb_progress(&b, 0, 0, "");
 	assert_int_equal(fb_rep(&b), -EBADMSG);
+	/* History entries: good; then broken (the entry's own rules, its
+	 * length, too many), and where they do not belong. */
+	fb_history_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, -1, 0);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, -1, 0);
+	fb_int(&b, VMH_IPC_T_SELF, 3, 4);
+	fb_node_entry(&b, 3, 0, 4, 0, "n-03");
+	assert_int_equal(fb_rep(&b), 0);
+	fb_history_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, 3, 1);		/* reserved */
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_history_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, 12, 1);		/* committed, owner not dst */
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_history_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, 80 + 10, 'x');	/* name padding */
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_history_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN - 1, -1, 0);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_history_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN + 1, -1, 0);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_history_reply(&b);
+	for (int i = 0; i < VMH_IPC_HISTORY_MAX; i++)
+		fb_hist(&b, VMH_HIST_ENTRY_LEN, -1, 0);
+	assert_int_equal(fb_rep(&b), 0);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, -1, 0);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_query_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, -1, 0);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	fb_status_reply(&b);
+	fb_hist(&b, VMH_HIST_ENTRY_LEN, -1, 0);
+	assert_int_equal(fb_rep(&b), -EBADMSG);
+	/* ... and a HISTORY request needs its VM. */
+	fb_start(&b, VMH_IPC_HISTORY);
+	fb_int(&b, VMH_IPC_T_BUDGET_MS, 1000, 4);
+	assert_int_equal(fb_req(&b), -EBADMSG);
+	fb_str(&b, VMH_IPC_T_VM, "web-01");
+	assert_int_equal(fb_req(&b), 0);
 	free(b.buf);
 }
 
@@ -965,11 +1066,34 @@ static void test_encoder_refuses(void **state)
 	struct vmh_ipc_req req;
 	struct vmh_ipc_reply rep;
 	struct vmh_ipc_node node;
+	struct vmh_hist_entry hist[VMH_IPC_HISTORY_MAX + 1];
 	uint8_t *buf = NULL;
 	size_t len;
 	char *xml;
 
 	(void)state;
+	/* history: too many entries, one the decoder would refuse, none
+	 * behind a count, or where the reply type has none */
+	for (size_t i = 0; i <= VMH_IPC_HISTORY_MAX; i++)
+		hist[i] = sample_history[0];
+	rep = sample_reply(VMH_IPC_HISTORY);
+	rep.history = hist;
+	rep.n_history = VMH_IPC_HISTORY_MAX;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), 0);
+	free(buf);
+	buf = NULL;
+	rep.n_history = VMH_IPC_HISTORY_MAX + 1;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EMSGSIZE);
+	rep.n_history = 1;
+	hist[0].owner_after = hist[0].src;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep.history = NULL;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	rep = sample_reply(VMH_IPC_QUERY);
+	rep.history = sample_history;
+	rep.n_history = 1;
+	assert_int_equal(vmh_ipc_encode_reply(&rep, &buf, &len), -EINVAL);
+	assert_null(buf);
 	req = sample_req(VMH_IPC_CLAIM);
 	req.type = (enum vmh_ipc_type)0;
 	assert_int_equal(vmh_ipc_encode_req(&req, &buf, &len), -EINVAL);
@@ -2033,6 +2157,197 @@ static void test_cli_run(void **state)
 	free(image);
 }
 
+/* ---- the CLI's history ---------------------------------------------------- */
+
+/* vm1 seen by node-a (1): committed 1 -> 2 with every figure; aborted
+ * 2 -> 4 without figures (node 4 has no name); taken over by 3 and
+ * learned late; one still migrating. */
+static struct vmh_hist_entry cli_hist[] = {
+	{ .vm = "vm1", .outcome = VMH_HIST_COMMITTED, .src = 1, .dst = 2, .owner_after = 2,
+	  .begin_epoch = 4, .end_epoch = 5, .start_ms = 1700000000123ull, .duration_ms = 620,
+	  .flags = VMH_HIST_F_FIGURES, .bytes = 9334784, .job_ms = 992, .downtime_ms = 17,
+	  .resume_us = 1234 },
+	{ .vm = "vm1", .outcome = VMH_HIST_ABORTED, .src = 2, .dst = 9, .owner_after = 2,
+	  .begin_epoch = 6, .end_epoch = 7, .start_ms = 1700000100000ull, .duration_ms = 11500 },
+	{ .vm = "vm1", .outcome = VMH_HIST_TAKEN_OVER, .src = 2, .dst = 1, .owner_after = 3,
+	  .begin_epoch = 8, .end_epoch = 10, .start_ms = 1700000200000ull, .duration_ms = 25000,
+	  .flags = VMH_HIST_F_LATE },
+	{ .vm = "vm1", .outcome = VMH_HIST_MIGRATING, .src = 3, .dst = 1, .begin_epoch = 11,
+	  .start_ms = 1700000300000ull },
+};
+
+static struct vmh_ipc_reply cli_history_reply(void)
+{
+	return (struct vmh_ipc_reply){ .type = VMH_IPC_HISTORY | VMH_IPC_REPLY, .status = VMH_IPC_OK,
+				       .self = 1, .n_nodes = 4, .nodes = cli_nodes,
+				       .has_vm_state = true, .vm_state = VMH_VM_MIGRATING,
+				       .owner = 3, .dst = 1, .epoch = 11, .n_history = 4,
+				       .history = cli_hist };
+}
+
+static char *history_to_string(bool json, const struct vmh_ipc_reply *rep)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		abort();	/* (the analyzer does not know cmocka's asserts end) */
+	assert_int_equal(json ? cli_history_json(f, "vm1", rep) : cli_history_text(f, "vm1", rep), 0);
+	assert_int_equal(fclose(f), 0);
+	if (getenv("VMH_SHOW_CLI"))
+		fputs(out, stdout);
+	return out;
+}
+
+static void test_cli_history(void **state)
+{
+	struct vmh_ipc_reply rep = cli_history_reply();
+	char *text;
+	double gap = 0;
+
+	(void)state;
+	assert_true(cli_history_gap(&cli_hist[0], &gap));
+	assert_true(gap > 18.233 && gap < 18.235);
+	assert_false(cli_history_gap(&cli_hist[1], &gap));
+
+	text = history_to_string(false, &rep);
+	assert_contains(text, "vm1: migrating node-c -> node-a (epoch 11); migrations node-a has seen, oldest first (times UTC):\n");
+	assert_contains(text, "WHEN                 FROM    TO      DURATION      GAP    BYTES  OUTCOME\n");
+	assert_contains(text, "  2023-11-14 22:13:20  node-a  node-b    0.62 s  18.2 ms  8.9 MiB  committed\n");
+	assert_contains(text, "  2023-11-14 22:15:00  node-b  node 9   11.50 s        -        -  aborted\n");
+	assert_contains(text, "node-b  node-a   25.00 s        -        -  taken over by node-c*\n");
+	assert_contains(text, "  2023-11-14 22:18:20  node-c  node-a         -        -        -  migrating\n");
+	assert_contains(text, "* learned from a state sync or a restart");
+	free(text);
+
+	text = history_to_string(true, &rep);
+	assert_json(text);
+	assert_int_equal(strchr(text, '\n') - text, (long)strlen(text) - 1);	/* one line */
+	assert_contains(text, "{\"vm\":\"vm1\",\"node\":{\"nodeid\":1,\"name\":\"node-a\"},"
+			      "\"state\":\"migrating\",\"owner\":{\"nodeid\":3,\"name\":\"node-c\"},"
+			      "\"dst\":{\"nodeid\":1,\"name\":\"node-a\"},\"epoch\":11,\"migrations\":[");
+	assert_contains(text, "{\"start_ms\":1700000000123,\"start\":\"2023-11-14T22:13:20Z\","
+			      "\"from\":{\"nodeid\":1,\"name\":\"node-a\"},\"to\":{\"nodeid\":2,"
+			      "\"name\":\"node-b\"},\"outcome\":\"committed\",\"owner_after\":"
+			      "{\"nodeid\":2,\"name\":\"node-b\"},\"late\":false,\"begin_epoch\":4,"
+			      "\"end_epoch\":5,\"duration_ms\":620,\"bytes\":9334784,\"job_ms\":992,"
+			      "\"downtime_ms\":17,\"resume_ms\":1.234,\"activation_gap_ms\":18.234}");
+	assert_contains(text, "\"to\":{\"nodeid\":9,\"name\":null},\"outcome\":\"aborted\"");
+	assert_contains(text, "\"bytes\":null,\"job_ms\":null,\"downtime_ms\":null,"
+			      "\"resume_ms\":null,\"activation_gap_ms\":null}");
+	assert_contains(text, "\"outcome\":\"taken over\",\"owner_after\":{\"nodeid\":3,"
+			      "\"name\":\"node-c\"},\"late\":true");
+	assert_contains(text, "\"outcome\":\"migrating\",\"owner_after\":null,\"late\":false,"
+			      "\"begin_epoch\":11,\"end_epoch\":null,\"duration_ms\":null");
+	free(text);
+
+	/* none seen; a VM only the history knows (no registry state) */
+	rep.n_history = 0;
+	text = history_to_string(false, &rep);
+	assert_string_equal(text, "vm1: migrating node-c -> node-a (epoch 11); node-a has seen no migration of it\n");
+	free(text);
+	text = history_to_string(true, &rep);
+	assert_json(text);
+	assert_contains(text, "\"migrations\":[]}\n");
+	free(text);
+	rep = cli_history_reply();
+	rep.has_vm_state = false;
+	rep.owner = rep.dst = 0;
+	rep.epoch = 0;
+	rep.self = 0;
+	rep.n_history = 1;
+	text = history_to_string(false, &rep);
+	assert_contains(text, "vm1: not in this node's registry; migrations this node has seen");
+	free(text);
+	text = history_to_string(true, &rep);
+	assert_json(text);
+	assert_contains(text, "\"node\":null,\"state\":null,\"owner\":null,\"dst\":null,\"epoch\":null");
+	free(text);
+}
+
+/* A run of the history command against a canned reply (NULL: a server
+ * that closes without answering, as a daemon that does not know the
+ * request does). */
+static int history_run(const char *vm, const struct vmh_ipc_reply *rep, bool json, char **out,
+		       char **err)
+{
+	size_t olen, elen;
+	FILE *fo = open_memstream(out, &olen), *fe = open_memstream(err, &elen);
+	struct server s;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int code;
+
+	if (!fo || !fe)
+		abort();	/* (the analyzer does not know cmocka's asserts end) */
+	if (rep)
+		assert_int_equal(vmh_ipc_encode_reply(rep, &buf, &len), 0);
+	server_start(&s, rep ? SRV_CANNED : SRV_CLOSE, false);
+	s.canned = buf;
+	s.canned_len = len;
+	assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
+	code = cli_history_run(s.path, vm, json, fo, fe);
+	server_stop(&s, true);
+	if (s.got_rc == 0) {
+		assert_int_equal(s.got.type, VMH_IPC_HISTORY);
+		assert_string_equal(s.got.vm, vm);
+	}
+	vmh_ipc_req_clear(&s.got);
+	free(buf);
+	fclose(fo);
+	fclose(fe);
+	return code;
+}
+
+static void test_cli_history_run(void **state)
+{
+	struct vmh_ipc_reply rep = cli_history_reply();
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(history_run("vm1", &rep, false, &out, &err), CLI_EXIT_OK);
+	assert_contains(out, "committed");
+	assert_string_equal(err, "");
+	free(out);
+	free(err);
+	assert_int_equal(history_run("vm1", &rep, true, &out, &err), CLI_EXIT_OK);
+	assert_json(out);
+	free(out);
+	free(err);
+	/* an unknown VM: exit 1, said on stderr, nothing on stdout */
+	rep = (struct vmh_ipc_reply){ .type = VMH_IPC_HISTORY | VMH_IPC_REPLY,
+				      .status = VMH_IPC_E_UNKNOWN_VM,
+				      .message = "the registry does not know vm9" };
+	assert_int_equal(history_run("vm9", &rep, true, &out, &err), CLI_EXIT_DAEMON);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "vmhandoff: vm9: unknown VM: the registry does not know vm9\n");
+	free(out);
+	free(err);
+	/* a daemon that does not know the request */
+	assert_int_equal(history_run("vm1", NULL, false, &out, &err), CLI_EXIT_UNREACHABLE);
+	assert_contains(err, "older than the history command");
+	free(out);
+	free(err);
+	/* not a name; nobody there */
+	{
+		size_t ol, el;
+		FILE *fo = open_memstream(&out, &ol), *fe = open_memstream(&err, &el);
+
+		if (!fo || !fe)
+			abort();
+		assert_int_equal(cli_history_run("/nonexistent/s", "a/b", false, fo, fe), CLI_EXIT_USAGE);
+		assert_int_equal(cli_history_run("/nonexistent/s", "vm1", false, fo, fe),
+				 CLI_EXIT_UNREACHABLE);
+		fclose(fo);
+		fclose(fe);
+		assert_contains(err, "not a VM name");
+		assert_contains(err, "is vmhandoffd running?");
+		free(out);
+		free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2053,6 +2368,8 @@ int main(void)
 		cmocka_unit_test(test_cli_print),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_cli_run),
+		cmocka_unit_test(test_cli_history),
+		cmocka_unit_test(test_cli_history_run),
 	};
 
 	return cmocka_run_group_tests_name("ipc", tests, NULL, NULL);

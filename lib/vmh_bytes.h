@@ -42,12 +42,27 @@ static inline void vmh_bw_zero(struct vmh_bw *w, size_t n)
 	w->pos += n;
 }
 
+/* v as `bytes` little-endian bytes at p, and back */
+static inline void vmh_le_put(uint8_t *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t vmh_le_get(const uint8_t *p, unsigned bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 static inline void vmh_bw_le(struct vmh_bw *w, uint64_t v, unsigned bytes)
 {
 	uint8_t b[8];
 
-	for (unsigned i = 0; i < bytes; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	vmh_le_put(b, v, bytes);
 	vmh_bw_put(w, b, bytes);
 }
 
@@ -73,11 +88,8 @@ static inline const uint8_t *vmh_br_take(struct vmh_br *r, size_t n)
 static inline uint64_t vmh_br_le(struct vmh_br *r, unsigned bytes)
 {
 	const uint8_t *b = vmh_br_take(r, bytes);
-	uint64_t v = 0;
 
-	for (unsigned i = 0; b && i < bytes; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
+	return b ? vmh_le_get(b, bytes) : 0;
 }
 
 static inline void vmh_br_bytes(struct vmh_br *r, void *out, size_t n)

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,5 +58,74 @@ int vmh_file_read(const char *path, size_t max, char **out, size_t *len)
 	*len = got;
 out_fd:
 	close(fd);
+	return r;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int vmh_file_replace(const char *dir, const char *name, const void *head, size_t hlen,
+		     const void *body, size_t blen)
+{
+	char *tmp = NULL, *path = NULL;
+	int fd, r;
+
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, name) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		free(tmp);
+		return -ENOMEM;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = write_all(fd, head, hlen);
+	if (r == 0 && blen)
+		r = write_all(fd, body, blen);
+	/* The data must be on disk before the name points at it. */
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	/* And the rename itself must survive a crash. */
+	r = fsync_dir(dir);
+out:
+	free(tmp);
+	free(path);
 	return r;
 }

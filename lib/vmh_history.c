@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmh_bytes.h"
 #include "vmh_file.h"
 #include "vmh_sha256.h"
 
@@ -179,54 +180,10 @@ size_t vmh_hist_find(const struct vmh_history *h, const char *vm, struct vmh_his
 
 /* ---- the file ------------------------------------------------------------ */
 
-static void le_put(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t le_get(const uint8_t *p, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 int vmh_hist_save(const char *dir, const struct vmh_history *h)
 {
 	struct vmh_bw w = { 0 };
-	char *tmp = NULL, *path = NULL;
-	int fd, r;
+	int r;
 
 	w.cap = FILE_HDR_LEN + h->n * VMH_HIST_ENTRY_LEN;
 	w.p = calloc(1, w.cap);
@@ -236,37 +193,11 @@ int vmh_hist_save(const char *dir, const struct vmh_history *h)
 	for (size_t i = 0; i < h->n; i++)
 		vmh_hist_put_entry(&w, &h->e[i]);
 	memcpy(w.p, FILE_MAGIC, 8);
-	le_put(w.p + 8, FILE_VERSION, 2);
-	le_put(w.p + 12, h->n, 4);
-	le_put(w.p + 16, w.cap - FILE_HDR_LEN, 8);
+	vmh_le_put(w.p + 8, FILE_VERSION, 2);
+	vmh_le_put(w.p + 12, h->n, 4);
+	vmh_le_put(w.p + 16, w.cap - FILE_HDR_LEN, 8);
 	vmh_sha256(w.p + FILE_HDR_LEN, w.cap - FILE_HDR_LEN, w.p + 24);
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, VMH_HIST_FILE) < 0 ||
-	    asprintf(&path, "%s/%s", dir, VMH_HIST_FILE) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = write_all(fd, w.p, w.cap);
-	/* on disk before the name points at it: a crash leaves the old
-	 * file or the new one */
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		goto out;
-	}
-	r = fsync_dir(dir);
-out:
-	free(tmp);
-	free(path);
+	r = vmh_file_replace(dir, VMH_HIST_FILE, w.p, w.cap, NULL, 0);
 	free(w.p);
 	return r;
 }
@@ -329,9 +260,9 @@ int vmh_hist_load(const char *dir, struct vmh_history *h, const char **why)
 		*why = len < FILE_HDR_LEN ? "truncated header" : "not a history file (bad magic)";
 		goto out;
 	}
-	count = le_get(buf + 12, 4);
-	body_len = le_get(buf + 16, 8);
-	if (le_get(buf + 8, 2) != FILE_VERSION || le_get(buf + 10, 2) != 0) {
+	count = vmh_le_get(buf + 12, 4);
+	body_len = vmh_le_get(buf + 16, 8);
+	if (vmh_le_get(buf + 8, 2) != FILE_VERSION || vmh_le_get(buf + 10, 2) != 0) {
 		*why = "unsupported file version";
 		goto out;
 	}

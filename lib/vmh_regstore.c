@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmh_bytes.h"
 #include "vmh_file.h"
 #include "vmh_sha256.h"
 #include "vmh_wire.h"
@@ -33,98 +34,21 @@ const char *vmh_regstore_fault_str(enum vmh_regstore_fault f)
 	return "?";
 }
 
-static void le_put(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t le_get(const uint8_t *p, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 int vmh_regstore_save(const char *dir, const struct vmh_reg_image *img)
 {
 	uint8_t hdr[FILE_HDR_LEN] = { 0 };
-	char *tmp = NULL, *path = NULL;
 	uint8_t *body;
 	size_t len;
-	int fd, r;
+	int r;
 
 	r = vmh_wire_encode_image(img, &body, &len);
 	if (r < 0)
 		return r;
 	memcpy(hdr, FILE_MAGIC, 8);
-	le_put(hdr + 8, FILE_VERSION, 2);
-	le_put(hdr + 16, len, 8);
+	vmh_le_put(hdr + 8, FILE_VERSION, 2);
+	vmh_le_put(hdr + 16, len, 8);
 	vmh_sha256(body, len, hdr + 24);
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, VMH_REGSTORE_FILE) < 0) {
-		tmp = NULL;
-		r = -ENOMEM;
-		goto out_body;
-	}
-	if (asprintf(&path, "%s/%s", dir, VMH_REGSTORE_FILE) < 0) {
-		path = NULL;
-		r = -ENOMEM;
-		goto out_body;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
-	if (fd < 0) {
-		r = -errno;
-		goto out_body;
-	}
-	r = write_all(fd, hdr, sizeof(hdr));
-	if (r == 0)
-		r = write_all(fd, body, len);
-	/* The data must be on disk before the name points at it. */
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		goto out_body;
-	}
-	/* And the rename itself must survive a crash. */
-	r = fsync_dir(dir);
-out_body:
-	free(tmp);
-	free(path);
+	r = vmh_file_replace(dir, VMH_REGSTORE_FILE, hdr, sizeof(hdr), body, len);
 	free(body);
 	return r;
 }
@@ -167,11 +91,11 @@ int vmh_regstore_load(const char *dir, struct vmh_reg_image *img, enum vmh_regst
 		f = VMH_REGSTORE_TRUNCATED;
 		goto out;
 	}
-	if (le_get(buf + 8, 2) != FILE_VERSION) {
+	if (vmh_le_get(buf + 8, 2) != FILE_VERSION) {
 		f = VMH_REGSTORE_BAD_VERSION;
 		goto out;
 	}
-	body_len = le_get(buf + 16, 8);
+	body_len = vmh_le_get(buf + 16, 8);
 	if (body_len > BODY_MAX) {
 		f = VMH_REGSTORE_TOO_LARGE;
 		goto out;

@@ -67,22 +67,43 @@ static int usage_error(void)
 	return CLI_EXIT_USAGE;
 }
 
+/*
+ * An argument none of cmd's own options took: -h/--help prints the usage
+ * (returns 1), else the one positional argument into *slot if cmd takes
+ * one and it is still empty (0), else an error is said (-1). The
+ * caller's exit status then: other_arg_exit().
+ */
+static int other_arg(const char *cmd, const char *arg, const char **slot)
+{
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+		usage(stdout);
+		return 1;
+	}
+	if (arg[0] == '-' || !slot || *slot) {
+		fprintf(stderr, "vmhandoff: %s: %s '%s'\n", cmd,
+			arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+		return -1;
+	}
+	*slot = arg;
+	return 0;
+}
+
+static int other_arg_exit(int r)
+{
+	return r > 0 ? CLI_EXIT_OK : usage_error();
+}
+
 /* status [--json] */
 static int cmd_status(const char *socket_path, int argc, char **argv)
 {
 	bool json = false;
+	int r;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--json") == 0)
 			json = true;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		} else {
-			fprintf(stderr, "vmhandoff: status: %s '%s'\n",
-				argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
-			return usage_error();
-		}
+		else if ((r = other_arg("status", argv[i], NULL)) != 0)
+			return other_arg_exit(r);
 	}
 	return cli_status_run(socket_path, json, stdout, stderr);
 }
@@ -91,6 +112,7 @@ static int cmd_status(const char *socket_path, int argc, char **argv)
 static int cmd_config(const char *socket_path, int argc, char **argv)
 {
 	const char *vm = NULL, *file = NULL;
+	int r;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--push") == 0) {
@@ -99,15 +121,8 @@ static int cmd_config(const char *socket_path, int argc, char **argv)
 				return usage_error();
 			}
 			file = argv[++i];
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		} else if (argv[i][0] == '-' || vm) {
-			fprintf(stderr, "vmhandoff: config: %s '%s'\n",
-				argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
-			return usage_error();
-		} else {
-			vm = argv[i];
+		} else if ((r = other_arg("config", argv[i], &vm)) != 0) {
+			return other_arg_exit(r);
 		}
 	}
 	if (!vm) {
@@ -122,20 +137,13 @@ static int cmd_history(const char *socket_path, int argc, char **argv)
 {
 	const char *vm = NULL;
 	bool json = false;
+	int r;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--json") == 0)
 			json = true;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		} else if (argv[i][0] == '-' || vm) {
-			fprintf(stderr, "vmhandoff: history: %s '%s'\n",
-				argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
-			return usage_error();
-		} else {
-			vm = argv[i];
-		}
+		else if ((r = other_arg("history", argv[i], &vm)) != 0)
+			return other_arg_exit(r);
 	}
 	if (!vm) {
 		fprintf(stderr, "vmhandoff: history: which VM?\n");
